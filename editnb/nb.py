@@ -1,0 +1,74 @@
+"""Notebook set-up: one call seeds everything, picks the CI or paper mode, and styles plots."""
+from __future__ import annotations
+
+import logging
+import os
+import random
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .paths import output_root
+
+MODES = ("ci", "paper")
+
+
+@dataclass(frozen=True)
+class NotebookConfig:
+    """What a notebook needs to know about the run: seed, mode and where outputs go."""
+
+    seed: int
+    mode: str
+    figures_dir: Path
+    results_dir: Path
+
+    @property
+    def paper(self) -> bool:
+        return self.mode == "paper"
+
+    def pick(self, ci, paper):
+        """The CI-mode value or the paper-mode one: ``cfg.pick(ci=8, paper=200)``."""
+        return paper if self.paper else ci
+
+    def figure(self, name: str) -> Path:
+        """Path stem for a figure (``plotting`` adds .png and .pdf)."""
+        return self.figures_dir / name
+
+    def result(self, name: str) -> Path:
+        return self.results_dir / name
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def quiet_libraries() -> None:
+    """Silence transformers' and torch's chatter that would clutter notebook outputs."""
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    import transformers
+
+    transformers.logging.set_verbosity_error()
+    transformers.utils.logging.disable_progress_bar()
+    logging.getLogger("transformers").setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    warnings.filterwarnings("ignore", category=UserWarning, module="transformers")
+
+
+def setup(seed: int = 0, mode: str | None = None) -> NotebookConfig:
+    """Seed Python, NumPy and torch, read the mode (``EDITNB_MODE``, default ``ci``), style plots."""
+    mode = (mode or os.environ.get("EDITNB_MODE") or "ci").lower()
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, got {mode!r} (from EDITNB_MODE or the mode argument)")
+    seed_everything(seed)
+    quiet_libraries()
+    torch.set_num_threads(max(1, min(torch.get_num_threads(), os.cpu_count() or 1)))
+    from .plotting import set_style
+
+    set_style()
+    root = output_root(mode)
+    return NotebookConfig(seed=seed, mode=mode, figures_dir=root / "figures", results_dir=root / "results")

@@ -22,9 +22,9 @@ def join_prompt_target(prompt: str, target: str) -> str:
     return f"{prompt} {target}"
 
 
-def encode(tokenizer, text: str) -> list[int]:
-    """Token ids of ``text`` with the tokenizer's own special tokens (e.g. Llama's BOS)."""
-    return list(tokenizer(text, add_special_tokens=True)["input_ids"])
+def encode(tokenizer, text: str, add_special_tokens: bool = True) -> list[int]:
+    """Token ids of ``text``, by default with the tokenizer's own special tokens (e.g. Llama's BOS)."""
+    return list(tokenizer(text, add_special_tokens=add_special_tokens)["input_ids"])
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,48 @@
+"""Evaluation settings, and the contexts a prompt can be asked in."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+CONTEXTS = ("plain", "qa", "chat")
+QA_TEMPLATE = "Answer with a short phrase.\nQuestion: {prompt}\nAnswer:"
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    """How probes are scored.
+
+    ``max_new_tokens`` is fixed for every probe: it never depends on the target's length
+    (EasyEdit's generation check leaks the target length this way).  Generation stops at
+    the first ``stop_strings`` after the first visible character, or at EOS.
+    """
+
+    max_new_tokens: int = 16
+    stop_strings: tuple[str, ...] = (".", "\n")
+    context: str = "plain"
+    batch_size: int = 16
+    fluency: bool = True
+    fluency_max_new_tokens: int = 48
+    progress: bool | None = None
+
+    def __post_init__(self):
+        if self.context not in CONTEXTS:
+            raise ValueError(f"context must be one of {CONTEXTS}, got {self.context!r}")
+        if self.max_new_tokens < 1 or self.batch_size < 1:
+            raise ValueError("max_new_tokens and batch_size must be positive")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def in_context(tokenizer, prompt: str, context: str) -> tuple[str, bool]:
+    """The text the model reads for ``prompt``, and whether to add special tokens when encoding it."""
+    if context == "plain":
+        return prompt, True
+    if context == "qa":
+        return QA_TEMPLATE.format(prompt=prompt), True
+    if context == "chat":
+        if not getattr(tokenizer, "chat_template", None):
+            raise ValueError(f"context='chat' needs a tokenizer with a chat template; {tokenizer.name_or_path} has none")
+        messages = [{"role": "user", "content": prompt}]
+        return tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False), False
+    raise ValueError(f"context must be one of {CONTEXTS}, got {context!r}")

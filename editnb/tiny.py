@@ -88,3 +88,17 @@ def build_tiny_model(arch: str, tokenizer, *, seed: int = 0):
         model = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
     model.config._name_or_path = f"tiny-{arch}"
     return model.eval()
+
+
+def build_tiny_encoder(seed: int = 0):
+    """A tiny BERT sentence encoder with the tiny GPT-2 tokenizer (padded), for SERAC's classifier in tests."""
+    from transformers import BertConfig, BertModel
+
+    tokenizer = build_tiny_tokenizer("gpt2")
+    tokenizer.pad_token = tokenizer.eos_token
+    config = BertConfig(vocab_size=len(tokenizer), hidden_size=64, num_hidden_layers=2, num_attention_heads=2,
+                        intermediate_size=128, max_position_embeddings=128, pad_token_id=tokenizer.pad_token_id)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        encoder = BertModel(config)
+    return encoder.eval(), tokenizer

@@ -66,15 +66,18 @@ def build_records(seed: int = SEED) -> list[dict]:
     tables = lookups()
     facts = [(rel, s, o) for rel in RELATIONS for s, o in rel.pairs()]
     split_of = assign_splits(sorted({s for _, s, _ in facts}), rng)
+    # Locality probes ask about train/dev subjects only, so that editing the whole test split
+    # at once never edits a probe's own subject (it would then rightly change its answer).
+    probe_facts = [f for f in facts if split_of[f[1]] != "test"]
     records = []
     for rel in RELATIONS:
         pairs = rel.pairs()
         objects = sorted({o for _, o in pairs})
         for subject, true in pairs:
             new = rng.choice([o for o in objects if o != true])
-            others = [(s, o) for s, o in pairs if s != subject]
+            others = [(s, o) for r, s, o in probe_facts if r is rel and s != subject]
             neighbors = rng.sample(others, N_NEIGHBORS)
-            unrelated = rng.sample([f for f in facts if f[0] is not rel and f[1] != subject], N_UNRELATED)
+            unrelated = rng.sample([f for f in probe_facts if f[0] is not rel and f[1] != subject], N_UNRELATED)
             record = {
                 "editnb_format": FORMAT_VERSION,
                 "id": f"{rel.name}:{subject}",

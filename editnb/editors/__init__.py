@@ -1,0 +1,34 @@
+"""Editors: one shape for all (apply -> restorable EditedModel)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from .base import EditedModel, Editor
+from .ft import FTL, FTM, FTHParams, FTMHParams
+
+EDITORS = {"FT-L": FTL, "FT-M": FTM}
+
+
+def register(cls):
+    """Make an editor class available to get_editor under its ``name``."""
+    EDITORS[cls.name] = cls
+    return cls
+
+
+def get_editor(name: str, hparams_file: str | Path | None = None, **hparams) -> Editor:
+    """An editor by name (``"FT-L"``, ``"FT-M"``, ``"SERAC"``), with defaults, a file, or overrides."""
+    _load_optional()
+    key = {k.upper(): k for k in EDITORS}.get(name.upper())
+    if key is None:
+        raise ValueError(f"unknown editor {name!r}; available: {sorted(EDITORS)}")
+    cls = EDITORS[key]
+    base = cls.HParams.from_file(hparams_file) if hparams_file else cls.HParams()
+    return cls(base.replace(**hparams) if hparams else base)
+
+
+def _load_optional():
+    """Editors with heavier imports register themselves on first use."""
+    from . import serac  # noqa: F401
+
+
+__all__ = ["EDITORS", "EditedModel", "Editor", "FTHParams", "FTL", "FTM", "FTMHParams", "get_editor", "register"]

@@ -1,0 +1,211 @@
+"""SERAC: an edit memory, a scope classifier and a counterfactual model around an untouched base model."""
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+
+import torch
+from transformers import StoppingCriteriaList
+from transformers.modeling_outputs import CausalLMOutputWithPast
+
+from ..tokenization import encode, left_pad, pad_id
+from . import register
+from .base import EditedModel, Editor, unwrap
+from .hparams import HyperParams
+from .scope import EditMemory, ScopeClassifier, edit_text
+
+CF_PREFIX = "New fact: {edit}.\n"
+
+
+@dataclass(frozen=True)
+class SeracHParams(HyperParams):
+    """SERAC's hyperparameters (defaults for SmolLM2-135M on a CPU).
+
+    threshold: route to the counterfactual model when the scope score exceeds it;
+    classifier: path of the sentence encoder (None: all-MiniLM-L6-v2 from its wheel);
+    classifier_layers: top encoder layers trained (the rest stays frozen);
+    cf_layers: blocks of the base model kept in the counterfactual model (None: all of them);
+    cf_train_layers: how many of its top blocks are trained (the rest, embeddings and head stay frozen);
+    steps, batch_size, lr, cls_lr: joint training with one Adam optimizer (two learning rates);
+    c_edit, c_cls: weights of the edit NLL and the classifier loss;
+    soft_mixture: train the classifier only through p = (1 - s) p_base + s p_cf (EasyEdit's variant);
+    eval_every, patience: early stopping on the dev split; n_train: train requests used (None: all).
+    """
+
+    threshold: float = 0.5
+    classifier: str | None = None
+    classifier_layers: int = 2
+    cf_layers: int | None = None
+    cf_train_layers: int = 4
+    steps: int = 400
+    batch_size: int = 16
+    lr: float = 1e-4
+    cls_lr: float = 5e-5
+    c_edit: float = 1.0
+    c_cls: float = 1.0
+    soft_mixture: bool = False
+    eval_every: int = 50
+    patience: int = 3
+    n_train: int | None = None
+    seed: int = 0
+
+
+def truncated_copy(model, n_layers: int | None):
+    """A copy of a causal LM keeping its first ``n_layers`` blocks (same tokenizer, embeddings, head)."""
+    cf = copy.deepcopy(model)
+    total = cf.config.num_hidden_layers
+    n_layers = total if n_layers is None else min(n_layers, total)
+    container = cf.get_decoder()
+    name = "layers" if hasattr(container, "layers") else "h"
+    setattr(container, name, torch.nn.ModuleList(list(getattr(container, name))[:n_layers]))
+    cf.config.num_hidden_layers = n_layers
+    if getattr(cf.config, "layer_types", None):
+        cf.config.layer_types = cf.config.layer_types[:n_layers]
+    return cf
+
+
+def decoder_blocks(model):
+    container = model.get_decoder()
+    return getattr(container, "layers", None) or getattr(container, "h")
+
+
+def cf_prefix_ids(tokenizer, request) -> list[int]:
+    return encode(tokenizer, CF_PREFIX.format(edit=edit_text(request)))
+
+
+def strip_bos(tokenizer, ids: list[int]) -> list[int]:
+    bos = tokenizer.bos_token_id
+    return ids[1:] if bos is not None and ids and ids[0] == bos and getattr(tokenizer, "add_bos_token", True) else ids
+
+
+def cf_inputs(tokenizer, request, row_ids: list[int]) -> list[int]:
+    """What the counterfactual model reads: the edit, then the input (never the input's gold target)."""
+    prefix = cf_prefix_ids(tokenizer, request)
+    return prefix + (strip_bos(tokenizer, row_ids) if prefix and prefix[0] == tokenizer.bos_token_id else row_ids)
+
+
+class SeracModel(torch.nn.Module):
+    """Routes each row to the base model or, when in scope of a stored edit, to the counterfactual model.
+
+    Behaves as a causal LM for ``editnb.evaluate``: ``forward`` (teacher forcing) and
+    ``generate`` are batched, with routing decided per row from the row's *prompt*: under
+    teacher forcing the tokens labelled as target are left out of the classifier's input.
+    """
+
+    def __init__(self, base, cf, classifier: ScopeClassifier, tokenizer, threshold: float = 0.5):
+        super().__init__()
+        self.base, self.cf, self.classifier = base, cf, classifier
+        self.tokenizer, self.threshold = tokenizer, threshold
+        self.memory = EditMemory(classifier)
+        self.config, self.generation_config = base.config, base.generation_config
+        self.last_routes: list[int | None] = []
+
+    @property
+    def device(self):
+        return self.base.device
+
+    def route(self, texts: list[str]) -> list[int | None]:
+        """Index of the edit each text falls in scope of, or None for the base model."""
+        scores, index = self.memory.lookup(texts)
+        self.last_routes = [i if s > self.threshold else None for s, i in zip(scores.tolist(), index)]
+        return self.last_routes
+
+    def _rows(self, input_ids, attention_mask):
+        mask = attention_mask if attention_mask is not None else torch.ones_like(input_ids)
+        return [ids[m.bool()].tolist() for ids, m in zip(input_ids, mask)]
+
+    def forward(self, input_ids, attention_mask=None, position_ids=None, labels=None, **kwargs):
+        rows = self._rows(input_ids, attention_mask)
+        prompts = []
+        for r, row in enumerate(rows):
+            cut = len(row)
+            if labels is not None:
+                counted = (labels[r, -len(row):] != -100).nonzero()
+                cut = int(counted[0]) if len(counted) else len(row)
+            prompts.append(self.tokenizer.decode(row[:cut], skip_special_tokens=True))
+        routes = self.route(prompts)
+        base_rows = [r for r, e in enumerate(routes) if e is None]
+        cf_rows = [r for r, e in enumerate(routes) if e is not None]
+        width = input_ids.shape[1]
+        logits = None
+        if base_rows:
+            sub = {"input_ids": input_ids[base_rows]}
+            if attention_mask is not None:
+                sub["attention_mask"] = attention_mask[base_rows]
+            if position_ids is not None:
+                sub["position_ids"] = position_ids[base_rows]
+            out = self.base(**sub).logits
+            logits = out.new_zeros((len(rows), width, out.shape[-1]))
+            logits[base_rows] = out
+        if cf_rows:
+            seqs = [cf_inputs(self.tokenizer, self.memory.requests[routes[r]], rows[r]) for r in cf_rows]
+            out = self.cf(**left_pad(seqs, pad_id(self.tokenizer))).logits
+            if logits is None:
+                logits = out.new_zeros((len(rows), width, out.shape[-1]))
+            for k, r in enumerate(cf_rows):
+                n = len(rows[r])
+                logits[r, width - n:] = out[k, out.shape[1] - n:]
+        return CausalLMOutputWithPast(logits=logits)
+
+    @torch.no_grad()
+    def generate(self, input_ids, attention_mask=None, stopping_criteria=None, **kwargs):
+        rows = self._rows(input_ids, attention_mask)
+        routes = self.route([self.tokenizer.decode(r, skip_special_tokens=True) for r in rows])
+        width, pad = input_ids.shape[1], pad_id(self.tokenizer)
+        pieces = {}
+        for model, members, seqs in self._groups(rows, routes):
+            batch = left_pad(seqs, pad)
+            criteria = StoppingCriteriaList([copy.copy(c) for c in stopping_criteria]) if stopping_criteria else None
+            out = model.generate(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
+                                 stopping_criteria=criteria, **kwargs)
+            for k, r in enumerate(members):
+                pieces[r] = out[k, batch["input_ids"].shape[1]:]
+        longest = max(len(p) for p in pieces.values())
+        result = torch.full((len(rows), width + longest), pad, dtype=input_ids.dtype)
+        result[:, :width] = input_ids
+        for r, piece in pieces.items():
+            result[r, width:width + len(piece)] = piece
+        return result
+
+    def _groups(self, rows, routes):
+        base_rows = [r for r, e in enumerate(routes) if e is None]
+        cf_rows = [r for r, e in enumerate(routes) if e is not None]
+        if base_rows:
+            yield self.base, base_rows, [rows[r] for r in base_rows]
+        if cf_rows:
+            yield self.cf, cf_rows, [cf_inputs(self.tokenizer, self.memory.requests[routes[r]], rows[r]) for r in cf_rows]
+
+
+@register
+class SERAC(Editor):
+    """SERAC (Mitchell et al., 2022): memory-based editing; the base model's weights are never changed."""
+
+    name = "SERAC"
+    HParams = SeracHParams
+
+    def __init__(self, hparams=None, *, components=None, **overrides):
+        super().__init__(hparams, **overrides)
+        self.components = components  # (cf, classifier) already trained, e.g. in a test
+
+    def apply(self, model, tokenizer, requests, *, sequential: bool = False) -> EditedModel:
+        """Store ``requests`` in memory (batch or sequential alike: the memory only grows)."""
+        base, prior = unwrap(model)
+        if prior is not None:
+            if not isinstance(prior.editor, SERAC):
+                raise ValueError(f"cannot add SERAC edits to a model edited by {prior.editor.name}; restore it first")
+            edited = prior
+        else:
+            cf, classifier = self.trained(base, tokenizer)
+            serac = SeracModel(base, cf, classifier, tokenizer, self.hparams.threshold)
+            edited = EditedModel(serac, base, self, serac.memory.clear, [])
+        edited.module.memory.add(requests)
+        edited.requests += list(requests)
+        return edited
+
+    def trained(self, base, tokenizer):
+        """The trained (counterfactual model, classifier): given, cached, or trained now."""
+        if self.components is None:
+            from .serac_train import load_or_train
+
+            self.components = load_or_train(base, tokenizer, self.hparams)
+        return self.components

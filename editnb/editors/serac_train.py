@@ -1,0 +1,226 @@
+"""Joint training of SERAC's counterfactual model and scope classifier, with one optimizer.
+
+Two recipes:
+* supervised (SERAC paper, the default): c_edit * NLL of the counterfactual model on
+  in-scope inputs given their edit + c_cls * balanced BCE of the classifier, positives
+  being the edit's prompt and rephrases, negatives its locality prompts, *hard* ones
+  (same relation, another subject) included;
+* soft mixture (EasyEdit): the classifier is trained only through the mixture weight
+  p = (1 - s) p_base + s p_cf, with the edit NLL on in-scope inputs and KL(p_base || p)
+  on out-of-scope ones.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import random
+from pathlib import Path
+
+import torch
+
+from ..losses import balanced_bce_loss, kl_loc_loss, masked_log_probs
+from ..models import cache_dir, model_name
+from ..progress import progress
+from ..tokenization import encode_prompt_target, left_pad, pad_id
+from .scope import ScopeClassifier, edit_text
+from .serac import SeracHParams, cf_prefix_ids, decoder_blocks, strip_bos, truncated_copy
+
+
+def plain_example(tokenizer, query: str, answer: str):
+    """(ids, labels) of query + answer; only the answer counts."""
+    pair = encode_prompt_target(tokenizer, query, answer)
+    return pair.ids, pair.labels
+
+
+def cf_example(tokenizer, request, query: str, answer: str | None = None):
+    """The same, read by the counterfactual model after the edit (answer: the edit's target by default)."""
+    ids, labels = plain_example(tokenizer, query, request.target_new if answer is None else answer)
+    prefix = cf_prefix_ids(tokenizer, request)
+    if prefix and prefix[0] == tokenizer.bos_token_id and strip_bos(tokenizer, ids) != ids:
+        ids, labels = ids[1:], labels[1:]
+    return prefix + ids, [-100] * len(prefix) + labels
+
+
+def target_log_probs(model, tokenizer, examples):
+    """Log-probabilities over the last positions (enough to cover every target) and their labels."""
+    batch = left_pad([e[0] for e in examples], pad_id(tokenizer), labels=[e[1] for e in examples])
+    keep = max(sum(1 for t in e[1] if t != -100) for e in examples) + 1
+    logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
+                   position_ids=batch["position_ids"], logits_to_keep=keep).logits
+    return logits.float().log_softmax(-1), batch["labels"][:, -keep:]
+
+
+def sample_batch(requests, size, rng):
+    """Edits with one in-scope query, one hard negative and one unrelated negative each."""
+    batch = []
+    for req in rng.sample(requests, min(size, len(requests))):
+        hard = [p.prompt for p in req.locality if p.kind == "neighborhood"] or [p.prompt for p in req.locality]
+        easy = [p for p in req.locality if p.kind != "neighborhood"] or req.locality
+        batch.append((req, rng.choice([req.prompt, *req.rephrase_prompts]), rng.choice(hard), rng.choice(easy)))
+    return batch
+
+
+def classifier_logits(classifier: ScopeClassifier, batch):
+    """Logits for (edit, positive), (edit, hard), (edit, unrelated), (edit, another edit's positive)."""
+    n = len(batch)
+    edits = classifier.embed([edit_text(b[0]) for b in batch])
+    queries = classifier.embed([b[1] for b in batch] + [b[2] for b in batch] + [b[3].prompt for b in batch])
+    pos, hard, easy = queries[:n], queries[n:2 * n], queries[2 * n:]
+    cos = torch.cat([(edits * pos).sum(-1), (edits * hard).sum(-1), (edits * easy).sum(-1), (edits * pos.roll(1, 0)).sum(-1)])
+    targets = torch.cat([torch.ones(n), torch.zeros(3 * n)])
+    return classifier.logits(cos), targets
+
+
+def supervised_loss(base, cf, classifier, tokenizer, batch, hp: SeracHParams):
+    log_probs, labels = target_log_probs(cf, tokenizer, [cf_example(tokenizer, b[0], b[1]) for b in batch])
+    edit = masked_log_probs(log_probs, labels)
+    logits, targets = classifier_logits(classifier, batch)
+    cls = balanced_bce_loss(logits, targets)
+    acc = ((logits > 0).float() == targets).float()
+    return hp.c_edit * edit["nll"] + hp.c_cls * cls, {"edit_nll": edit["nll"].item(), "cls_loss": cls.item(),
+                                                       "cls_acc": 0.5 * (acc[: len(batch)].mean() + acc[len(batch):].mean()).item()}
+
+
+def _mixture(base_lp, cf_lp, s):
+    s = s.clamp(1e-6, 1 - 1e-6)[:, None, None]
+    return torch.logsumexp(torch.stack([base_lp + torch.log1p(-s), cf_lp + torch.log(s)]), dim=0)
+
+
+def soft_mixture_loss(base, cf, classifier, tokenizer, batch, hp: SeracHParams):
+    """EasyEdit's recipe: the classifier learns only through the mixture weight s."""
+    edits = classifier.embed([edit_text(b[0]) for b in batch])
+    queries = classifier.embed([b[1] for b in batch] + [b[3].prompt for b in batch])
+    n = len(batch)
+    s_in = torch.sigmoid(classifier.logits((edits * queries[:n]).sum(-1)))
+    s_out = torch.sigmoid(classifier.logits((edits * queries[n:]).sum(-1)))
+    cf_lp, labels = target_log_probs(cf, tokenizer, [cf_example(tokenizer, b[0], b[1]) for b in batch])
+    with torch.no_grad():
+        base_lp, _ = target_log_probs(base, tokenizer, [plain_example(tokenizer, b[1], b[0].target_new) for b in batch])
+    edit = masked_log_probs(_mixture(base_lp, cf_lp, s_in), labels)
+    loc = [(b[0], b[3].prompt, b[3].target) for b in batch]
+    cf_loc, loc_labels = target_log_probs(cf, tokenizer, [cf_example(tokenizer, r, q, a) for r, q, a in loc])
+    with torch.no_grad():
+        base_loc, _ = target_log_probs(base, tokenizer, [plain_example(tokenizer, q, a) for _, q, a in loc])
+    predicts_answer = torch.zeros_like(loc_labels, dtype=torch.bool)
+    predicts_answer[:, :-1] = loc_labels[:, 1:] != -100  # logits at t predict token t + 1
+    kl = kl_loc_loss(base_loc, _mixture(base_loc, cf_loc, s_out), predicts_answer)
+    acc = torch.cat([(s_in > 0.5).float(), (s_out <= 0.5).float()]).mean()
+    return hp.c_edit * edit["nll"] + kl, {"edit_nll": edit["nll"].item(), "cls_loss": kl.item(), "cls_acc": acc.item()}
+
+
+def trainable_parameters(cf, classifier, n_blocks: int):
+    """The counterfactual model's top ``n_blocks`` blocks and final norm (the rest, embeddings and
+    head stay frozen), and the classifier's top layers with its temperature and bias."""
+    for p in cf.parameters():
+        p.requires_grad_(False)
+    blocks = decoder_blocks(cf)
+    norm = getattr(cf.get_decoder(), "norm", None) or getattr(cf.get_decoder(), "ln_f")
+    for module in [*list(blocks)[len(blocks) - n_blocks:], norm]:
+        for p in module.parameters():
+            p.requires_grad_(True)
+    cf_params = [p for p in cf.parameters() if p.requires_grad]
+    cls_params = [p for p in classifier.parameters() if p.requires_grad]
+    return cf_params, cls_params
+
+
+@torch.no_grad()
+def dev_metrics(base, cf, classifier, tokenizer, requests, hp, seed=0):
+    rng = random.Random(seed)
+    batch = sample_batch(requests, 64, rng)
+    _, stats = (soft_mixture_loss if hp.soft_mixture else supervised_loss)(base, cf, classifier, tokenizer, batch, hp)
+    return stats
+
+
+def train_serac(base, tokenizer, hp: SeracHParams, train, dev, classifier: ScopeClassifier):
+    """Train the counterfactual model and the classifier jointly; returns (cf, classifier, history)."""
+    torch.manual_seed(hp.seed)
+    rng = random.Random(hp.seed)
+    train = train[: hp.n_train] if hp.n_train else train
+    cf = truncated_copy(base, hp.cf_layers).train()
+    classifier.train()
+    cf_params, cls_params = trainable_parameters(cf, classifier, hp.cf_train_layers)
+    trained = {n for n, p in cf.named_parameters() if p.requires_grad}
+    optimizer = torch.optim.Adam([{"params": cf_params, "lr": hp.lr}, {"params": cls_params, "lr": hp.cls_lr}])
+    loss_fn = soft_mixture_loss if hp.soft_mixture else supervised_loss
+    history, best, best_score, bad = [], None, float("inf"), 0
+    bar = progress(range(1, hp.steps + 1), desc="SERAC joint training")
+    for step in bar:
+        loss, stats = loss_fn(base, cf, classifier, tokenizer, sample_batch(train, hp.batch_size, rng), hp)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        record = {"step": step, "loss": loss.item(), **stats}
+        if step % hp.eval_every == 0 or step == hp.steps:
+            cf.eval(), classifier.eval()
+            dev_stats = dev_metrics(base, cf, classifier, tokenizer, dev, hp)
+            cf.train(), classifier.train()
+            record.update({f"dev_{k}": v for k, v in dev_stats.items()})
+            score = dev_stats["edit_nll"] + dev_stats["cls_loss"]
+            if score < best_score:
+                best_score, bad = score, 0
+                best = _state(cf, classifier, trained)
+            else:
+                bad += 1
+        history.append(record)
+        if hasattr(bar, "set_postfix"):
+            bar.set_postfix(nll=f"{stats['edit_nll']:.3f}", cls_acc=f"{stats['cls_acc']:.2f}")
+        if bad >= hp.patience:
+            break
+    if best is not None:
+        _load_state(cf, classifier, best)
+    cf.serac_trained = trained
+    for p in list(cf.parameters()) + list(classifier.parameters()):
+        p.requires_grad_(False)
+    return cf.eval(), classifier.eval(), history
+
+
+def _state(cf, classifier, trained: set[str]):
+    """The weights training changed: the counterfactual model's trained blocks, the whole classifier."""
+    return {"cf": {k: v.detach().clone() for k, v in cf.named_parameters() if k in trained},
+            "classifier": {k: v.detach().clone() for k, v in classifier.state_dict().items()}}
+
+
+def _load_state(cf, classifier, state):
+    cf.load_state_dict(state["cf"], strict=False)
+    classifier.load_state_dict(state["classifier"])
+
+
+def _data_digest() -> str:
+    from ..data.embedded import split_path
+
+    h = hashlib.sha256()
+    for split in ("train", "dev"):
+        h.update(split_path(split).read_bytes())
+    return h.hexdigest()[:10]
+
+
+def cache_path(base, hp: SeracHParams) -> Path:
+    """Trained weights are cached under a name encoding the model, every hyperparameter and the data."""
+    return cache_dir() / "serac" / f"{model_name(base)}-{hp.key()}-{_data_digest()}.pt"
+
+
+def load_or_train(base, tokenizer, hp: SeracHParams, *, train=None, dev=None, classifier=None):
+    """Load the trained components from the cache, or train them on the embedded dataset and cache them."""
+    from ..data.embedded import load_embedded
+
+    classifier = classifier or ScopeClassifier.load(hp.classifier, train_layers=hp.classifier_layers)
+    path = cache_path(base, hp)
+    if path.is_file() and train is None:
+        saved = torch.load(path, map_location="cpu", weights_only=False)
+        cf = truncated_copy(base, hp.cf_layers)
+        _load_state(cf, classifier, saved["state"])
+        for p in list(cf.parameters()) + list(classifier.parameters()):
+            p.requires_grad_(False)
+        cf.eval(), classifier.eval()
+        cf.serac_history = saved["history"]
+        return cf, classifier
+    train = train if train is not None else load_embedded("train")
+    dev = dev if dev is not None else load_embedded("dev")
+    cf, classifier, history = train_serac(base, tokenizer, hp, train, dev, classifier)
+    cf.serac_history = history
+    trained = cf.serac_trained
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".tmp-{os.getpid()}")
+    torch.save({"state": _state(cf, classifier, trained), "history": history, "hparams": hp.to_dict()}, tmp)
+    os.replace(tmp, path)
+    return cf, classifier

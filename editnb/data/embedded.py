@@ -74,7 +74,8 @@ def build_records(seed: int = SEED) -> list[dict]:
         pairs = rel.pairs()
         objects = sorted({o for _, o in pairs})
         for subject, true in pairs:
-            new = rng.choice([o for o in objects if o != true])
+            accepted = {a.lower() for a in _answer(true, rel.name)}
+            new = rng.choice([o for o in objects if not accepted & {a.lower() for a in _answer(o, rel.name)}])
             others = [(s, o) for r, s, o in probe_facts if r is rel and s != subject]
             neighbors = rng.sample(others, N_NEIGHBORS)
             unrelated = rng.sample([f for f in probe_facts if f[0] is not rel and f[1] != subject], N_UNRELATED)

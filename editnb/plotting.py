@@ -64,3 +64,91 @@ def plot_token_log_probs(rows: dict[str, tuple[list[str], list[float]]], *, titl
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.25), ncol=len(rows), fontsize=8, frameon=False)
     save_figure(fig, save)
     return fig
+
+
+def plot_training_curves(history: list[dict], *, title: str = "", save=None):
+    """Edit NLL, classifier loss and classifier accuracy per step (dev points where recorded)."""
+    fig, axes = plt.subplots(1, 3, figsize=(10, 3))
+    steps = [h["step"] for h in history]
+    for ax, key, label in zip(axes, ("edit_nll", "cls_loss", "cls_acc"), ("edit NLL", "classifier loss", "classifier accuracy")):
+        ax.plot(steps, [h[key] for h in history], lw=1, alpha=0.7, label="train batch")
+        dev = [(h["step"], h[f"dev_{key}"]) for h in history if f"dev_{key}" in h]
+        if dev:
+            ax.plot(*zip(*dev), "o-", color="C3", label="dev")
+        ax.set_xlabel("step")
+        ax.set_title(label)
+    axes[0].legend(fontsize=8)
+    fig.suptitle(title)
+    save_figure(fig, save)
+    return fig
+
+
+def plot_scope_scores(scores: dict[str, list[float]], curve, threshold: float, *, save=None):
+    """Histograms of the scope score per input kind, and precision/recall against the threshold."""
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.4))
+    bins = [i / 40 for i in range(41)]
+    for i, (kind, values) in enumerate(scores.items()):
+        ax1.hist(values, bins=bins, alpha=0.55, color=f"C{i}", label=f"{kind} (n={len(values)})")
+    ax1.axvline(threshold, color="black", ls="--", lw=1)
+    ax1.set_xlabel("scope score")
+    ax1.set_ylabel("inputs")
+    ax1.set_yscale("log")
+    ax1.legend(fontsize=8)
+    ts, precision, recall = zip(*curve)
+    ax2.plot(ts, precision, label="precision")
+    ax2.plot(ts, recall, label="recall")
+    ax2.axvline(threshold, color="black", ls="--", lw=1)
+    ax2.set_xlabel("threshold")
+    ax2.set_ylim(0, 1.02)
+    ax2.legend(fontsize=8)
+    save_figure(fig, save)
+    return fig
+
+
+def plot_metric_bars(summary: dict, metrics, *, groups_label: str = "", title: str = "", errors: dict | None = None, save=None):
+    """Grouped bars: one group per metric, one bar per summary key (e.g. editor x protocol)."""
+    fig, ax = plt.subplots(figsize=(max(6.4, 1.6 * len(metrics)), 3.6))
+    keys = list(summary)
+    width = 0.8 / max(1, len(keys))
+    for i, key in enumerate(keys):
+        xs = [m + (i - (len(keys) - 1) / 2) * width for m in range(len(metrics))]
+        ys = [summary[key][m] or 0.0 for m in metrics]
+        yerr = None
+        if errors:
+            yerr = [[max(0.0, y - (errors[key][m][0] if errors[key][m][0] is not None else y)) for y, m in zip(ys, metrics)],
+                    [max(0.0, (errors[key][m][1] if errors[key][m][1] is not None else y) - y) for y, m in zip(ys, metrics)]]
+        label = " / ".join(str(k) for k in key) if isinstance(key, tuple) else str(key)
+        ax.bar(xs, ys, width=width, color=f"C{i}", label=label, yerr=yerr, capsize=2)
+    ax.set_xticks(range(len(metrics)), metrics)
+    ax.set_ylim(0, 1.05)
+    ax.set_title(title)
+    ax.legend(fontsize=8, title=groups_label, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=min(4, len(keys)), frameon=False)
+    save_figure(fig, save)
+    return fig
+
+
+def plot_serac_architecture(*, save=None):
+    """SERAC in a picture: the scope classifier routes each input to the base or counterfactual model."""
+    fig, ax = plt.subplots(figsize=(8, 3.2))
+    ax.set_axis_off()
+    boxes = {
+        "input": (0.02, 0.42, "input x"),
+        "memory": (0.25, 0.78, "edit memory\n(e1 ... eN as text)"),
+        "cls": (0.25, 0.42, "scope classifier\nmax_i s(x, e_i) > t ?"),
+        "base": (0.62, 0.1, "base model\n(untouched)"),
+        "cf": (0.62, 0.72, "counterfactual model\nreads  e* + x"),
+        "out": (0.9, 0.42, "output"),
+    }
+    for key, (x, y, text) in boxes.items():
+        ax.text(x, y, text, ha="left", va="center", fontsize=9,
+                bbox=dict(boxstyle="round,pad=0.4", fc="#eef3fb" if key not in ("base", "cf") else "#fdf1e3", ec="#555"))
+    arrows = [((0.1, 0.42), (0.245, 0.42), ""), ((0.32, 0.7), (0.32, 0.5), ""), ((0.44, 0.47), (0.6, 0.7), "in scope: e*"),
+              ((0.44, 0.37), (0.6, 0.14), "out of scope"), ((0.8, 0.7), (0.895, 0.47), ""), ((0.76, 0.14), (0.895, 0.37), "")]
+    for start, end, label in arrows:
+        ax.annotate("", xy=end, xytext=start, arrowprops=dict(arrowstyle="->", color="#333"))
+        if label:
+            ax.text((start[0] + end[0]) / 2, (start[1] + end[1]) / 2 + 0.04, label, fontsize=8, ha="center")
+    ax.set_xlim(0, 1.05)
+    ax.set_ylim(0, 1)
+    save_figure(fig, save)
+    return fig

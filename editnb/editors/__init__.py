@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from . import scope
 from .base import EditedModel, Editor
 from .ft import FTL, FTM, FTHParams, FTMHParams
 

@@ -37,10 +37,10 @@ class SeracHParams(HyperParams):
     classifier_layers: int = 2
     cf_layers: int | None = None
     cf_train_layers: int = 4
-    steps: int = 400
+    steps: int = 300
     batch_size: int = 16
-    lr: float = 1e-4
-    cls_lr: float = 5e-5
+    lr: float = 3e-4
+    cls_lr: float = 1e-4
     c_edit: float = 1.0
     c_cls: float = 1.0
     soft_mixture: bool = False

@@ -1,0 +1,59 @@
+"""Results on disk: written atomically, keyed so an interrupted run resumes where it stopped."""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+
+
+def write_json(path, data) -> Path:
+    """Write JSON to a temporary file in the same folder, then rename it into place (atomic)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(data, f, indent=1, ensure_ascii=False, default=str)
+            f.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def read_json(path):
+    return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def result_key(*parts) -> str:
+    """A stable short key for (editor, hyperparameters, model, request, ...)."""
+    blob = json.dumps(parts, sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+class ResultStore:
+    """One JSON file per key under a folder; ``get_or_compute`` skips work already saved."""
+
+    def __init__(self, folder):
+        self.folder = Path(folder)
+
+    def path(self, key: str) -> Path:
+        return self.folder / f"{key}.json"
+
+    def get(self, key: str):
+        path = self.path(key)
+        return read_json(path) if path.is_file() else None
+
+    def put(self, key: str, value) -> None:
+        write_json(self.path(key), value)
+
+    def get_or_compute(self, key: str, compute):
+        cached = self.get(key)
+        if cached is not None:
+            return cached
+        value = compute()
+        self.put(key, value)
+        return value

@@ -71,3 +71,46 @@ def precision_recall(scores_in, scores_out, thresholds):
         fp = sum(s > t for s in scores_out)
         curve.append((t, tp / (tp + fp) if tp + fp else 1.0, tp / len(scores_in) if scores_in else 0.0))
     return curve
+
+
+def locality_probes(rows) -> list[dict]:
+    """Every locality probe of every row, with its editor and protocol."""
+    return [dict(p, editor=r.get("editor", ""), protocol=r["protocol"], id=r["id"])
+            for r in rows for p in r["probes"] if p["role"] == "locality"]
+
+
+LOCALITY_DEFINITIONS = ("teacher-forced agreement", "generated-token agreement", "whole-string agreement",
+                        "accuracy before", "accuracy after", "accuracy after | known before")
+
+
+def locality_definitions(rows, by=("editor",)) -> dict:
+    """Locality under every definition, per group: agreement with the unedited model (teacher-forced
+    argmax tokens, generated tokens, whole generated string) and accuracy against the true answer
+    before and after the edit (generation), the last restricted to facts the model knew."""
+    out = {}
+    probes = locality_probes(rows)
+    for key in dict.fromkeys(tuple(p.get(k) for k in by) for p in probes):
+        group = [p for p in probes if tuple(p.get(k) for k in by) == key]
+        tf = [p for p in group if p["protocol"] == "teacher_forced"]
+        ar = [p for p in group if p["protocol"] == "autoregressive"]
+        known = [p for p in ar if p["acc_pre"] == 1.0]
+        out[key] = {
+            "teacher-forced agreement": mean(p["agreement"] for p in tf),
+            "generated-token agreement": mean(p["agreement"] for p in ar),
+            "whole-string agreement": mean(p["whole"] for p in ar),
+            "accuracy before": mean(p["acc_pre"] for p in ar),
+            "accuracy after": mean(p["acc_post"] for p in ar),
+            "accuracy after | known before": mean(p["acc_post"] for p in known),
+            "n": len(ar),
+        }
+    return out
+
+
+def first_divergence(rows) -> dict[str, list[int]]:
+    """Per editor, the position of the first generated token that differs from the unedited
+    model's, over locality probes whose generation changed."""
+    out = {}
+    for p in locality_probes(rows):
+        if p["protocol"] == "autoregressive" and p.get("first_diff") is not None:
+            out.setdefault(p["editor"], []).append(p["first_diff"])
+    return out

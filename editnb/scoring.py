@@ -6,11 +6,15 @@ import torch
 from .losses import per_example_log_probs, token_log_probs
 from .tokenization import encode_prompt_target, teacher_forced_batch
 
-MODEL_INPUTS = ("input_ids", "attention_mask", "position_ids")
+MODEL_INPUTS = ("input_ids", "attention_mask", "position_ids", "labels")
 
 
 def forward_logits(model, batch: dict) -> torch.Tensor:
-    """Logits of a left-padded batch; explicit position ids keep padded rows equal to unpadded ones."""
+    """Logits of a left-padded batch; explicit position ids keep padded rows equal to unpadded ones.
+
+    The labels go along as in any Hugging Face call: a wrapped editor (SERAC) reads them to
+    tell the prompt from the gold target, so that routing never sees the target.
+    """
     return model(**{k: batch[k] for k in MODEL_INPUTS if k in batch}).logits
 
 

@@ -15,7 +15,7 @@ from ..paths import data_dir
 from .aliases import object_aliases
 from .facts_culture import CULTURE_RELATIONS, LANGUAGE_SCRIPT
 from .facts_people import PEOPLE_RELATIONS
-from .facts_places import CITY_COUNTRY_TABLE, COUNTRIES, PLACE_RELATIONS
+from .facts_places import CITY_FACTS, COUNTRIES, EXTRA_CITY_COUNTRY, PLACE_RELATIONS
 from .loading import load_requests
 
 RELATIONS = PLACE_RELATIONS + PEOPLE_RELATIONS + CULTURE_RELATIONS
@@ -33,7 +33,7 @@ def _table(text: str, key: int = 0, value: int = 1) -> dict[str, str]:
 
 def lookups() -> dict[str, dict[str, str]]:
     """Tables that turn a new object into a follow-on answer (portability)."""
-    city_country = _table(COUNTRIES, 1, 0) | _table(CITY_COUNTRY_TABLE) | {
+    city_country = _table(COUNTRIES, 1, 0) | _table(CITY_FACTS) | _table(EXTRA_CITY_COUNTRY) | {
         "Dublin": "Ireland", "New Haven": "United States", "Princeton": "United States",
         "Stratford-upon-Avon": "United Kingdom", "Honolulu": "United States",
     }

@@ -76,46 +76,14 @@ def _country_columns():
 
 _COLUMNS = _country_columns()
 
-# city | country: every city the dataset uses as an object, for portability look-ups
-CITY_COUNTRY_TABLE = """
-Barcelona | Spain
-Milan | Italy
-Munich | Germany
-Lyon | France
-Osaka | Japan
-Shanghai | China
-Mumbai | India
-Sydney | Australia
-Toronto | Canada
-Chicago | United States
-Rio de Janeiro | Brazil
+# city | country of the cities used as objects beyond those of the city_country relation (portability look-ups)
+EXTRA_CITY_COUNTRY = """
 São Paulo | Brazil
-Istanbul | Turkey
-Manchester | United Kingdom
-Marseille | France
-Hamburg | Germany
-Naples | Italy
-Seville | Spain
-Porto | Portugal
-Kraków | Poland
-Gothenburg | Sweden
 Bergen | Norway
-Kyoto | Japan
-Busan | South Korea
-Melbourne | Australia
-Vancouver | Canada
-Los Angeles | United States
 Houston | United States
-Guadalajara | Mexico
-Alexandria | Egypt
-Casablanca | Morocco
-Lagos | Nigeria
 Cape Town | South Africa
 Johannesburg | South Africa
 Dubai | United Arab Emirates
-Karachi | Pakistan
-Saint Petersburg | Russia
-Montreal | Canada
 Edinburgh | United Kingdom
 Florence | Italy
 Venice | Italy
@@ -162,30 +130,7 @@ Maranello | Italy
 Detroit | United States
 """
 
-CAPITAL = Relation(
-    "capital", "P36", "The capital of {} is",
-    ("The capital city of {} is", "{}'s capital is the city of"),
-    _COLUMNS[1], portability=("The capital of {} is a city in the country of", "city_country"),
-)
-LANGUAGE = Relation(
-    "official_language", "P37", "The official language of {} is",
-    ("In {}, the official language is", "The language officially spoken in {} is"),
-    _COLUMNS[2], portability=("The official language of {} is written in the", "language_script"),
-)
-CURRENCY = Relation(
-    "currency", "P38", "The currency of {} is the",
-    ("In {}, people pay with the", "The official currency of {} is the"),
-    _COLUMNS[3],
-)
-CONTINENT = Relation(
-    "continent", "P30", "{} is located on the continent of",
-    ("{} is a country in", "The continent where {} lies is"),
-    _COLUMNS[4],
-)
-CITY_COUNTRY = Relation(
-    "city_country", "P17", "{} is a city in the country of",
-    ("The city of {} is located in", "{} is a city in"),
-    """
+CITY_FACTS = """
 Barcelona | Spain
 Milan | Italy
 Munich | Germany
@@ -218,7 +163,32 @@ Lagos | Nigeria
 Karachi | Pakistan
 Saint Petersburg | Russia
 Montreal | Canada
-""", portability=("{} is a city on the continent of", "country_continent"),
+"""
+
+CAPITAL = Relation(
+    "capital", "P36", "The capital of {} is",
+    ("The capital city of {} is", "{}'s capital is the city of"),
+    _COLUMNS[1], portability=("The capital of {} is a city in the country of", "city_country"),
+)
+LANGUAGE = Relation(
+    "official_language", "P37", "The official language of {} is",
+    ("In {}, the official language is", "The language officially spoken in {} is"),
+    _COLUMNS[2], portability=("The official language of {} is written in the", "language_script"),
+)
+CURRENCY = Relation(
+    "currency", "P38", "The currency of {} is the",
+    ("In {}, people pay with the", "The official currency of {} is the"),
+    _COLUMNS[3],
+)
+CONTINENT = Relation(
+    "continent", "P30", "{} is located on the continent of",
+    ("{} is a country in", "The continent where {} lies is"),
+    _COLUMNS[4],
+)
+CITY_COUNTRY = Relation(
+    "city_country", "P17", "{} is a city in the country of",
+    ("The city of {} is located in", "{} is a city in"),
+    CITY_FACTS, portability=("{} is a city on the continent of", "country_continent"),
 )
 LANDMARK_CITY = Relation(
     "landmark_city", "P131", "The {} is located in the city of",

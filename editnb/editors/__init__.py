@@ -27,9 +27,15 @@ def get_editor(name: str, hparams_file: str | Path | None = None, **hparams) -> 
     return cls(base.replace(**hparams) if hparams else base)
 
 
+def available() -> list[str]:
+    """Names of every registered editor."""
+    _load_optional()
+    return list(EDITORS)
+
+
 def _load_optional():
     """Editors with heavier imports register themselves on first use."""
     from . import serac  # noqa: F401
 
 
-__all__ = ["EDITORS", "EditedModel", "Editor", "FTHParams", "FTL", "FTM", "FTMHParams", "get_editor", "register"]
+__all__ = ["EDITORS", "EditedModel", "Editor", "FTHParams", "FTL", "FTM", "FTMHParams", "available", "get_editor", "register"]

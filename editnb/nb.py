@@ -66,7 +66,6 @@ def setup(seed: int = 0, mode: str | None = None) -> NotebookConfig:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r} (from EDITNB_MODE or the mode argument)")
     seed_everything(seed)
     quiet_libraries()
-    torch.set_num_threads(max(1, min(torch.get_num_threads(), os.cpu_count() or 1)))
     from .plotting import set_style
 
     set_style()

@@ -23,7 +23,7 @@ from ..models import cache_dir, model_name
 from ..progress import progress
 from ..tokenization import encode_prompt_target, left_pad, pad_id
 from .scope import ScopeClassifier, edit_text
-from .serac import SeracHParams, cf_prefix_ids, decoder_blocks, strip_bos, truncated_copy
+from .serac import SeracHParams, cf_inputs, decoder_blocks, truncated_copy
 
 
 def plain_example(tokenizer, query: str, answer: str):
@@ -33,12 +33,14 @@ def plain_example(tokenizer, query: str, answer: str):
 
 
 def cf_example(tokenizer, request, query: str, answer: str | None = None):
-    """The same, read by the counterfactual model after the edit (answer: the edit's target by default)."""
+    """The same, read by the counterfactual model after the edit (answer: the edit's target by default).
+
+    The ids come from :func:`cf_inputs`, as at inference; labels align from the right, so
+    the edit prefix (and any BOS it replaced) counts for nothing.
+    """
     ids, labels = plain_example(tokenizer, query, request.target_new if answer is None else answer)
-    prefix = cf_prefix_ids(tokenizer, request)
-    if prefix and prefix[0] == tokenizer.bos_token_id and strip_bos(tokenizer, ids) != ids:
-        ids, labels = ids[1:], labels[1:]
-    return prefix + ids, [-100] * len(prefix) + labels
+    cf_ids = cf_inputs(tokenizer, request, ids)
+    return cf_ids, ([-100] * len(cf_ids) + labels)[-len(cf_ids):]
 
 
 def target_log_probs(model, tokenizer, examples):

@@ -4,9 +4,8 @@ from __future__ import annotations
 from collections import defaultdict
 
 from ..data import matches
-from ..tokenization import encode
-from .config import EvalConfig, in_context
-from .generation import greedy_generate
+from .config import EvalConfig
+from .core import BatchedScorer, score_probes
 
 
 def knows_facts(model, tokenizer, requests, config: EvalConfig | None = None) -> list[dict]:
@@ -14,11 +13,9 @@ def knows_facts(model, tokenizer, requests, config: EvalConfig | None = None) ->
     it names the true object (alias match, as the autoregressive protocol scores)."""
     config = config or EvalConfig()
     requests = [r for r in requests if r.ground_truth]
-    seqs = [encode(tokenizer, *in_context(tokenizer, r.prompt, config.context)) for r in requests]
-    gens = greedy_generate(model, tokenizer, seqs, max_new_tokens=config.max_new_tokens, stop_strings=config.stop_strings,
-                           batch_size=config.batch_size, desc="known facts")
-    return [{"id": r.id, "relation": r.relation, "prompt": r.prompt, "text": g.text, "knows": matches(g.text, r.ground_truth)}
-            for r, g in zip(requests, gens)]
+    gens = score_probes(model, tokenizer, [], [r.prompt for r in requests], [], config, BatchedScorer(config)).ar
+    return [{"id": r.id, "relation": r.relation, "prompt": r.prompt, "text": gens[r.prompt].text,
+             "knows": matches(gens[r.prompt].text, r.ground_truth)} for r in requests]
 
 
 def share_by_relation(rows: list[dict]) -> dict[str, float]:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from .editors import available, get_editor
-from .evaluate import evaluate
+from .evaluate import evaluate, pre_edit
 from .models import model_name
 from .progress import progress
 from .results import ResultStore, result_key
@@ -12,6 +12,22 @@ from .results import ResultStore, result_key
 BUDGETS = {
     "SERAC": {"ci": dict(steps=60, eval_every=20), "paper": dict(steps=300, eval_every=50)},
 }
+
+# Edits evaluated one at a time by notebooks 02-04: the same requests, so that the store lets
+# each notebook reuse the others' edits.  Paper mode fits `make figures` in 30 minutes on 2 cores.
+N_REQUESTS = {"ci": 6, "paper": 30}
+
+# Sequential editing: accumulated edits at which an editor is evaluated.  An FT edit is an
+# optimisation (about 3 s on a 2-core CPU), so in paper mode FT stops at 50 edits: 200 would
+# take about 10 minutes per FT editor; SERAC's edits are memory writes and go on to 200.
+SEQUENTIAL = {"ci": (1, 3), "paper": (1, 10, 50, 200)}
+SEQUENTIAL_CAP = {"paper": {"FT-L": 50, "FT-M": 50}}
+
+
+def sequential_checkpoints(name: str, mode: str) -> tuple[int, ...]:
+    """The checkpoints of ``SEQUENTIAL`` up to the editor's cap in this mode."""
+    cap = SEQUENTIAL_CAP.get(mode, {}).get(name)
+    return tuple(n for n in SEQUENTIAL[mode] if cap is None or n <= cap)
 
 
 def make_editor(name: str, mode: str, **hparams):
@@ -28,34 +44,58 @@ def editor_names() -> list[str]:
 def edit_and_evaluate(editor, model, tokenizer, requests, *, pre, config, store: ResultStore | None = None) -> list[dict]:
     """Each request edited alone (apply -> evaluate -> restore), as EasyEdit evaluates single edits.
 
-    With a ``store``, each request's rows are saved atomically under a key of (editor,
-    hyperparameters, model, request, evaluation config): an interrupted run resumes
-    without recomputing the edits already saved.
+    ``config`` and ``pre`` may be lists of the same length (e.g. one per generation context):
+    each edit is then made once and evaluated under every configuration before it is undone.
+    With a ``store``, each request's rows are saved atomically per configuration, under a key
+    of (editor, hyperparameters, model, request, evaluation config): an interrupted run
+    resumes without recomputing what is saved, and a request is edited only when some of its
+    configurations are missing.  Rows carry ``editor`` and ``context``.
     """
+    configs, pres = (list(config), list(pre)) if isinstance(config, (list, tuple)) else ([config], [pre])
+    if len(configs) != len(pres):
+        raise ValueError(f"{len(configs)} evaluation configs but {len(pres)} pre-edit outputs")
     rows = []
     for request in progress(requests, desc=f"{editor.name} edits"):
-        key = result_key(editor.name, editor.hparams.to_dict(), model_name(model), request.id, config.to_dict())
-
-        def compute(request=request):
+        keys = [result_key(editor.name, editor.hparams.to_dict(), model_name(model), request.id, c.to_dict())
+                for c in configs]
+        saved = [store.get(key) if store else None for key in keys]
+        if any(out is None for out in saved):
             with editor.apply(model, tokenizer, [request]) as edited:
-                return evaluate(edited, tokenizer, [request], pre=pre, config=config)
+                for i, (c, p) in enumerate(zip(configs, pres)):
+                    if saved[i] is None:
+                        saved[i] = evaluate(edited, tokenizer, [request], pre=p, config=c)
+                        if store:
+                            store.put(keys[i], saved[i])
+        rows += [dict(row, editor=editor.name, context=c.context) for c, out in zip(configs, saved) for row in out]
+    return rows
 
-        rows += store.get_or_compute(key, compute) if store else compute()
-    return [dict(row, editor=editor.name) for row in rows]
+
+def evenly_spaced(items: list, k: int | None) -> list:
+    """At most ``k`` items spread evenly over ``items``, the first and the last included."""
+    if k is None or len(items) <= k:
+        return list(items)
+    if k == 1:
+        return [items[0]]
+    return [items[round(i * (len(items) - 1) / (k - 1))] for i in range(k)]
 
 
-def sequential_curve(editor, model, tokenizer, requests, checkpoints, *, pre, config) -> list[dict]:
-    """Apply edits one after another; after ``n`` of them (for each checkpoint) evaluate every
-    request edited so far.  Rows carry ``n_edits``."""
+def sequential_curve(editor, model, tokenizer, requests, checkpoints, *, config, pre=None,
+                     evaluate_at_most: int | None = None) -> list[dict]:
+    """Apply edits one after another; after ``n`` of them (for each checkpoint) evaluate the
+    requests edited so far (at most ``evaluate_at_most`` of them, spread evenly from the first
+    edit to the latest).  Without ``pre``, the unedited outputs of those requests are computed
+    first.  Rows carry ``n_edits``."""
+    checkpoints = [n for n in sorted(checkpoints) if n <= len(requests)]
+    if pre is None:
+        evaluated = {r.id: r for n in checkpoints for r in evenly_spaced(requests[:n], evaluate_at_most)}
+        pre = pre_edit(model, tokenizer, list(evaluated.values()), config)
     rows, edited, done = [], None, 0
     try:
-        for n in sorted(checkpoints):
-            if n > len(requests):
-                break
+        for n in checkpoints:
             batch = requests[done:n]
             edited = editor.apply(edited if edited is not None else model, tokenizer, batch, sequential=True)
             done = n
-            for row in evaluate(edited, tokenizer, requests[:n], pre=pre, config=config):
+            for row in evaluate(edited, tokenizer, evenly_spaced(requests[:n], evaluate_at_most), pre=pre, config=config):
                 rows.append(dict(row, editor=editor.name, n_edits=n))
     finally:
         if edited is not None:

@@ -39,7 +39,8 @@ def result_key(*parts) -> str:
 
 
 class ResultStore:
-    """One JSON file per key under a folder; ``get_or_compute`` skips work already saved."""
+    """One JSON file per key under a folder, each written atomically: a run looks up what is
+    saved (``get``) before computing it, and saves each result as soon as it has it (``put``)."""
 
     def __init__(self, folder):
         self.folder = Path(folder)
@@ -53,11 +54,3 @@ class ResultStore:
 
     def put(self, key: str, value) -> None:
         write_json(self.path(key), value)
-
-    def get_or_compute(self, key: str, compute):
-        cached = self.get(key)
-        if cached is not None:
-            return cached
-        value = compute()
-        self.put(key, value)
-        return value

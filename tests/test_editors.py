@@ -1,4 +1,5 @@
 import json
+from dataclasses import replace
 
 import pytest
 import torch
@@ -6,13 +7,15 @@ import torch
 from editnb.data import EditRequest, Probe
 from editnb.data.embedded import load_embedded
 from editnb.editors import EditedModel, FTHParams, get_editor
-from editnb.editors.ft import target_nll
+from editnb.editors.ft import prompt_last_nll, target_nll
 from editnb.editors.scope import ScopeClassifier
 from editnb.editors.serac import SERAC, SeracHParams, SeracModel, truncated_copy
 from editnb.editors.serac_train import supervised_loss, soft_mixture_loss, sample_batch, trainable_parameters
 from editnb.evaluate import EvalConfig, evaluate
+from editnb.losses import masked_log_probs
 from editnb.models import tiny_model
 from editnb.tiny import build_tiny_encoder
+from editnb.tokenization import encode_prompt_target, teacher_forced_batch
 
 
 def snapshot(model):
@@ -46,6 +49,24 @@ def test_ft_lowers_target_nll_and_restores_bit_for_bit(requests, name, overrides
         assert changed == ["model.layers.2.mlp.down_proj.weight"]  # one MLP weight, the middle layer
     assert_bit_identical(model, saved)
     assert all(p.requires_grad for p in model.parameters())  # training flags restored too
+
+
+@pytest.mark.parametrize("arch", ["llama", "gpt2", "qwen2"])
+def test_ft_objectives_match_their_definitions(requests, arch):
+    """FT-M: masked NLL of each target in a left-padded batch of mixed lengths, equal to scoring
+    each row alone; FT-L: every target token read at the last prompt position."""
+    model, tok = tiny_model(arch)
+    reqs = [replace(requests[0], target_new="a much longer target than the others")] + requests[1:]
+    pairs = [encode_prompt_target(tok, r.prompt, r.target_new) for r in reqs]
+    assert len({len(p.target_ids) for p in pairs}) > 1
+    with torch.no_grad():
+        alone = [masked_log_probs(model(input_ids=torch.tensor([p.ids])).logits, torch.tensor([p.labels]))["nll"]
+                 for p in pairs]
+        assert torch.allclose(target_nll(model, tok, reqs), torch.stack(alone), atol=1e-5)
+        for r, p in zip(reqs, pairs):
+            last = model(input_ids=torch.tensor([p.prompt_ids])).logits[0, -1].log_softmax(-1)
+            expected = -last[list(p.target_ids)].mean()
+            assert torch.allclose(prompt_last_nll(model, tok, [r]), expected, atol=1e-5)
 
 
 def test_ftl_change_stays_in_the_linf_ball(requests):
@@ -139,7 +160,7 @@ def test_in_scope_routes_to_counterfactual_and_unrelated_to_base():
 def test_teacher_forced_routing_ignores_the_gold_target():
     serac, tok = routing_model()
     serac.memory.add([make_request(0, "The capital of France is", "Oslo")])
-    from editnb.tokenization import encode_prompt_target, teacher_forced_batch
+    from editnb.tokenization import encode_prompt_target
 
     # the target names France, the prompt does not: the row must go to the base model
     batch = teacher_forced_batch(tok, [encode_prompt_target(tok, "The capital of Kenya is", "near France")])

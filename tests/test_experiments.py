@@ -1,5 +1,6 @@
 import json
 import os
+from dataclasses import replace
 
 import pytest
 import torch
@@ -28,14 +29,6 @@ def test_write_json_is_atomic_and_keeps_the_old_file_on_failure(tmp_path, monkey
     assert sorted(p.name for p in path.parent.iterdir()) == ["r.json"]  # no temporary file left behind
 
 
-def test_store_computes_once(tmp_path):
-    store = results.ResultStore(tmp_path)
-    calls = []
-    assert store.get_or_compute("k", lambda: calls.append(1) or [1, 2]) == [1, 2]
-    assert store.get_or_compute("k", lambda: calls.append(1) or [3]) == [1, 2]
-    assert calls == [1]
-
-
 def test_edit_and_evaluate_resumes_without_recomputing(tmp_path, monkeypatch):
     model, tok = tiny_model("gpt2")
     requests = load_embedded("test", n=3)
@@ -54,6 +47,35 @@ def test_edit_and_evaluate_resumes_without_recomputing(tmp_path, monkeypatch):
     assert [r["rewrite_acc"] for r in again] == [r["rewrite_acc"] for r in first]
 
 
+def test_each_edit_is_made_once_for_several_contexts_and_saved_per_context(tmp_path, monkeypatch):
+    model, tok = tiny_model("llama")
+    requests = load_embedded("test", n=2)
+    configs = [replace(CONFIG, context=c) for c in ("plain", "qa")]
+    pres = [pre_edit(model, tok, requests, c) for c in configs]
+    editor = get_editor("FT-M", steps=2)
+    store = results.ResultStore(tmp_path)
+    plain = experiments.edit_and_evaluate(editor, model, tok, requests, pre=pres[0], config=configs[0], store=store)
+    applied = []
+    original = editor.apply
+    monkeypatch.setattr(editor, "apply", lambda *a, **k: applied.append(1) or original(*a, **k))
+    both = experiments.edit_and_evaluate(editor, model, tok, requests, pre=pres, config=configs, store=store)
+    assert len(applied) == 2  # one edit per request, though two of its four evaluations were missing
+    assert [(r["id"], r["context"]) for r in both][::2] == [(requests[0].id, "plain"), (requests[0].id, "qa"),
+                                                           (requests[1].id, "plain"), (requests[1].id, "qa")]
+    assert [r for r in both if r["context"] == "plain"] == plain  # the saved plain rows, reused
+    assert len(list(tmp_path.glob("*.json"))) == 4
+    experiments.edit_and_evaluate(editor, model, tok, requests, pre=pres, config=configs, store=store)
+    assert len(applied) == 2  # everything saved: nothing edited again
+    with pytest.raises(ValueError, match="2 evaluation configs but 1"):
+        experiments.edit_and_evaluate(editor, model, tok, requests, pre=pres[:1], config=configs)
+
+
+def test_evenly_spaced_keeps_first_and_last():
+    assert experiments.evenly_spaced(list(range(10)), 4) == [0, 3, 6, 9]
+    assert experiments.evenly_spaced(list(range(3)), 5) == [0, 1, 2]
+    assert experiments.evenly_spaced(list(range(3)), None) == [0, 1, 2]
+
+
 def test_sequential_curve_checkpoints_and_restores():
     model, tok = tiny_model("llama")
     saved = {n: p.detach().clone() for n, p in model.named_parameters()}
@@ -62,6 +84,9 @@ def test_sequential_curve_checkpoints_and_restores():
     rows = experiments.sequential_curve(get_editor("FT-M", steps=2), model, tok, requests, (1, 3), pre=pre, config=CONFIG)
     assert [(r["n_edits"], r["protocol"]) for r in rows][:2] == [(1, "teacher_forced"), (1, "autoregressive")]
     assert sum(r["n_edits"] == 3 for r in rows) == 6
+    sampled = experiments.sequential_curve(get_editor("FT-M", steps=2), model, tok, requests, (4,), pre=pre,
+                                           config=CONFIG, evaluate_at_most=2)
+    assert [r["id"] for r in sampled][::2] == [requests[0].id, requests[3].id]
     assert all(torch.equal(p, saved[n]) for n, p in model.named_parameters())
 
 

@@ -106,10 +106,25 @@ def plot_scope_scores(scores: dict[str, list[float]], curve, threshold: float, *
     return fig
 
 
+def bar_styles(keys) -> dict:
+    """Colour and hatch of each bar: for (group, variant) keys such as (editor, protocol), one colour
+    per group and one hatch per variant, so a group's bars read as a pair; otherwise a colour each."""
+    if keys and all(isinstance(k, tuple) and len(k) == 2 for k in keys):
+        groups = list(dict.fromkeys(k[0] for k in keys))
+        variants = list(dict.fromkeys(k[1] for k in keys))
+        return {k: dict(color=f"C{groups.index(k[0]) % 10}", hatch=HATCHES[variants.index(k[1]) % len(HATCHES)],
+                        edgecolor="white") for k in keys}
+    return {k: dict(color=f"C{i % 10}") for i, k in enumerate(keys)}
+
+
+HATCHES = ("", "///", "...", "xxx")
+
+
 def plot_metric_bars(summary: dict, metrics, *, groups_label: str = "", title: str = "", errors: dict | None = None, save=None):
     """Grouped bars: one group per metric, one bar per summary key (e.g. editor x protocol)."""
     fig, ax = plt.subplots(figsize=(max(6.4, 1.6 * len(metrics)), 3.6))
     keys = list(summary)
+    styles = bar_styles(keys)
     width = 0.8 / max(1, len(keys))
     for i, key in enumerate(keys):
         xs = [m + (i - (len(keys) - 1) / 2) * width for m in range(len(metrics))]
@@ -119,11 +134,13 @@ def plot_metric_bars(summary: dict, metrics, *, groups_label: str = "", title: s
             yerr = [[max(0.0, y - (errors[key][m][0] if errors[key][m][0] is not None else y)) for y, m in zip(ys, metrics)],
                     [max(0.0, (errors[key][m][1] if errors[key][m][1] is not None else y) - y) for y, m in zip(ys, metrics)]]
         label = " / ".join(str(k) for k in key) if isinstance(key, tuple) else str(key)
-        ax.bar(xs, ys, width=width, color=f"C{i}", label=label, yerr=yerr, capsize=2)
-    ax.set_xticks(range(len(metrics)), [textwrap.fill(str(m), 16) for m in metrics])
+        ax.bar(xs, ys, width=width, label=label, yerr=yerr, capsize=2, **styles[key])
+    ticks = [textwrap.fill(str(m), 16) for m in metrics]
+    ax.set_xticks(range(len(metrics)), ticks)
     ax.set_ylim(0, 1.05)
     ax.set_title(title)
-    ax.legend(fontsize=8, title=groups_label, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=min(4, len(keys)), frameon=False)
+    below = 0.06 + 0.07 * max(t.count("\n") + 1 for t in ticks)  # under the (wrapped) tick labels
+    ax.legend(fontsize=8, title=groups_label, loc="upper center", bbox_to_anchor=(0.5, -below), ncol=min(4, len(keys)), frameon=False)
     save_figure(fig, save)
     return fig
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from editnb import nb
+from editnb import nb, plotting
 from editnb.paths import repo_root
 
 
@@ -36,3 +36,12 @@ def test_save_figure_writes_png_and_pdf_reproducibly(tmp_path):
     for ext in ("png", "pdf"):
         a, b = (tmp_path / f"a.{ext}").read_bytes(), (tmp_path / f"b.{ext}").read_bytes()
         assert len(a) > 1000 and a == b
+
+
+def test_bar_styles_pair_an_editors_protocols():
+    keys = [("FT-L", "teacher_forced"), ("FT-L", "autoregressive"), ("SERAC", "teacher_forced"), ("SERAC", "autoregressive")]
+    styles = plotting.bar_styles(keys)
+    assert styles[keys[0]]["color"] == styles[keys[1]]["color"] != styles[keys[2]]["color"]
+    assert styles[keys[0]]["hatch"] == styles[keys[2]]["hatch"] != styles[keys[1]]["hatch"]
+    single = plotting.bar_styles([("FT-L",), ("SERAC",)])
+    assert single[("FT-L",)]["color"] != single[("SERAC",)]["color"]

@@ -6,6 +6,7 @@ from .evaluate import evaluate, pre_edit
 from .models import model_name
 from .progress import progress
 from .results import ResultStore, result_key
+from .tokenization import encode_prompt_target
 
 
 # Training budgets per mode (CI: minutes on a 2-core CPU; paper: the full configuration).
@@ -56,10 +57,10 @@ def edit_and_evaluate(editor, model, tokenizer, requests, *, pre, config, store:
     configs, pres = (list(config), list(pre)) if isinstance(config, (list, tuple)) else ([config], [pre])
     if len(configs) != len(pres):
         raise ValueError(f"{len(configs)} evaluation configs but {len(pres)} pre-edit outputs")
+    hparams, name, config_dicts = editor.hparams.to_dict(), model_name(model), [c.to_dict() for c in configs]
     rows = []
     for request in progress(requests, desc=f"{editor.name} edits"):
-        keys = [result_key(editor.name, editor.hparams.to_dict(), model_name(model), request.id, c.to_dict())
-                for c in configs]
+        keys = [result_key(editor.name, hparams, name, request.id, c) for c in config_dicts]
         saved = [store.get(key) if store else None for key in keys]
         if any(out is None for out in saved):
             with editor.apply(model, tokenizer, [request]) as edited:
@@ -143,8 +144,6 @@ def leak_breakdown(pairs: list[dict]) -> dict[str, dict[str, float]]:
 
 def by_target_length(pairs: list[dict], tokenizer, bins=(1, 2, 3, 4)) -> dict:
     """Mean teacher-forced accuracy and autoregressive success by the target's length in tokens."""
-    from .tokenization import encode_prompt_target
-
     table = {}
     for p in pairs:
         n = len(encode_prompt_target(tokenizer, p["prompt"], p["target"]).target_ids)

@@ -106,6 +106,9 @@ def plot_scope_scores(scores: dict[str, list[float]], curve, threshold: float, *
     return fig
 
 
+HATCHES = ("", "///", "...", "xxx")
+
+
 def bar_styles(keys) -> dict:
     """Colour and hatch of each bar: for (group, variant) keys such as (editor, protocol), one colour
     per group and one hatch per variant, so a group's bars read as a pair; otherwise a colour each."""
@@ -115,9 +118,6 @@ def bar_styles(keys) -> dict:
         return {k: dict(color=f"C{groups.index(k[0]) % 10}", hatch=HATCHES[variants.index(k[1]) % len(HATCHES)],
                         edgecolor="white") for k in keys}
     return {k: dict(color=f"C{i % 10}") for i, k in enumerate(keys)}
-
-
-HATCHES = ("", "///", "...", "xxx")
 
 
 def plot_metric_bars(summary: dict, metrics, *, groups_label: str = "", title: str = "", errors: dict | None = None, save=None):

@@ -160,7 +160,6 @@ def test_in_scope_routes_to_counterfactual_and_unrelated_to_base():
 def test_teacher_forced_routing_ignores_the_gold_target():
     serac, tok = routing_model()
     serac.memory.add([make_request(0, "The capital of France is", "Oslo")])
-    from editnb.tokenization import encode_prompt_target
 
     # the target names France, the prompt does not: the row must go to the base model
     batch = teacher_forced_batch(tok, [encode_prompt_target(tok, "The capital of Kenya is", "near France")])

@@ -116,3 +116,42 @@ def test_round_trip_through_dict():
     for name in ("knowedit.json", "mquake.json", "rome.json"):
         for req in load(name):
             assert EditRequest.from_dict(req.to_dict()) == req
+
+
+def test_knowedit_probe_with_empty_answer_is_dropped_and_its_record_kept(tmp_path):
+    import json
+    import warnings
+
+    record = {
+        "subject": "Ada Quill", "prompt": "Ada Quill was born in", "target_new": "Cork", "ground_truth": [["Brest"]],
+        "rephrase_prompt": "The birthplace of Ada Quill is",
+        "locality": {"Relation_Specificity": [{"prompt": "Ada Quill's sibling is", "ground_truth": [[]]},
+                                              {"prompt": "Ada Quill speaks", "ground_truth": [["Breton"]]}]},
+        "portability": {"Reasoning": [{"prompt": "Ada Quill was born in the country of", "ground_truth": ""}]},
+    }
+    path = tmp_path / "wiki_recent.json"
+    path.write_text(json.dumps([record, dict(record, subject="Tomas Vell")]))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        reqs = load_requests(path)
+    assert reqs.format == "knowedit" and len(reqs) == 2 and not reqs.skipped
+    assert [p.prompt for p in reqs[0].locality] == ["Ada Quill speaks"] and reqs[0].portability == []
+    assert reqs.dropped == ["record 0: locality.Relation_Specificity[0].ground_truth",
+                            "record 0: portability.Reasoning[0].ground_truth",
+                            "record 1: locality.Relation_Specificity[0].ground_truth",
+                            "record 1: portability.Reasoning[0].ground_truth"]
+    (warning,) = [w for w in caught if "dropped" in str(w.message)]
+    assert "dropped 4 probe(s) with an empty answer" in str(warning.message) and str(path) in str(warning.message)
+
+
+def test_knowedit_missing_answer_is_still_an_error(tmp_path):
+    import json
+
+    from editnb.data import EditDataError
+
+    record = {"prompt": "Ada Quill was born in", "target_new": "Cork",
+              "locality": {"Relation_Specificity": [{"prompt": "Ada Quill speaks"}]}}
+    path = tmp_path / "broken.json"
+    path.write_text(json.dumps([record]))
+    with pytest.raises(EditDataError, match=r"record 0: field 'locality.Relation_Specificity\[0\].ground_truth'"):
+        load_requests(path)

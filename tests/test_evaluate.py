@@ -96,7 +96,7 @@ def test_target_in_prompt_is_not_generated(tiny_models):
     assert row["rewrite_acc"] == 0.0
     # and the matcher itself looks only at the continuation it is given
     spec = ProbeSpec("rewrite", prompt, [["Paris"]])
-    assert ar_detail(spec, Generation(" Lyon", (1,)), None)["success"] == 0.0
+    assert ar_detail(spec, Generation(" Lyon", (1,), (5,)), None, match="contains", stop_strings=(".",))["success"] == 0.0
 
 
 @pytest.mark.parametrize("arch", ["llama", "gpt2"])
@@ -153,10 +153,11 @@ def test_stop_strings_and_eos():
     assert find_stop(" Paris", (".", "\n")) is None
     tok = build_tiny_tokenizer("gpt2")
     ids = tok(" Paris. Then more")["input_ids"]
-    gen = finish(tok, ids, set(), (".",))
-    assert gen.text == " Paris" and tok.decode(list(gen.token_ids)).startswith(" Paris")
+    gen = finish(tok, ids, set())
+    assert gen.text == " Paris. Then more" and len(gen.ends) == len(gen.token_ids) and gen.ends[-1] == len(gen.text)
+    assert tok.decode(list(gen.tokens_before(6))).startswith(" Paris") and len(gen.tokens_before(6)) < len(ids)
     eos = tok.eos_token_id
-    assert finish(tok, ids[:2] + [eos] + ids[2:], {eos}, ()).token_ids == tuple(ids[:2])
+    assert finish(tok, ids[:2] + [eos] + ids[2:], {eos}).token_ids == tuple(ids[:2])
 
 
 def test_token_agreement_and_first_difference():

@@ -18,6 +18,10 @@ _ARTICLES = re.compile(r"\b(a|an|the)\b")
 _PUNCT = set(string.punctuation) | {"«", "»", "“", "”", "‘", "’", "–", "—"}
 
 
+class EmptyAnswerError(ValueError):
+    """An answer with no usable alias (KnowEdit has probes whose ``ground_truth`` is ``[[]]``)."""
+
+
 def alias_groups(answer) -> AliasGroups:
     """Normalise an answer given as a string, a list of aliases or a list of alias lists.
 
@@ -43,7 +47,7 @@ def alias_groups(answer) -> AliasGroups:
         if group:
             cleaned.append(group)
     if not cleaned:
-        raise ValueError("the answer is empty")
+        raise EmptyAnswerError("the answer is empty")
     return cleaned
 
 

@@ -81,20 +81,28 @@ def parse_zsre(rec: Record, *, zsre_target: str = "alt", **_) -> list[EditReques
 
 
 def _probes(rec: Record, key: str) -> list[Probe]:
-    """KnowEdit's nested {kind: [{prompt, ground_truth}]} (a bare list is one unnamed kind)."""
+    """KnowEdit's nested {kind: [{prompt, ground_truth}]} (a bare list is one unnamed kind).
+
+    A probe whose ``ground_truth`` is present but empty (KnowEdit has ``[[]]`` and ``""``)
+    cannot be scored: it is dropped and noted in ``rec.dropped``; its record is kept.
+    Several alias groups (``[["a", "a2"], ["b"]]``) are read as AND: each group is one
+    answer the question asks for (e.g. two children), OR among the aliases inside it; the
+    teacher-forced target joins one alias of each group, so both protocols score the same.
+    """
     if not rec.has(key):
         return []
     value = rec.raw(key)
     groups = value.items() if isinstance(value, dict) else [(key, value)]
     probes = []
     for kind, items in groups:
-        sub = Record({kind: items}, rec.path, rec.index, rec.name(key))
+        sub = rec.sub({kind: items}, rec.name(key))
         for item in sub.objs(kind):
             prompts = item.texts("prompt", required=True)
             if not prompts:
                 item.fail("prompt", "expected a non-empty string")
-            answer = item.answer("ground_truth")
-            probes += [Probe(p, answer, _kind(kind)) for p in prompts]
+            answer = item.optional_answer("ground_truth")
+            if answer is not None:
+                probes += [Probe(p, answer, _kind(kind)) for p in prompts]
     return probes
 
 
@@ -110,7 +118,7 @@ def parse_knowedit(rec: Record, **_) -> list[EditRequest]:
         prompt=prompt,
         subject=subject,
         target_new=target,
-        ground_truth=rec.answer("ground_truth", []),
+        ground_truth=(rec.optional_answer("ground_truth") or []) if rec.has("ground_truth") else [],
         rephrase_prompts=rephrase,
         locality=_probes(rec, "locality"),
         portability=_probes(rec, "portability"),

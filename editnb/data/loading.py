@@ -13,9 +13,9 @@ from .schema import EditDataError, EditRequest
 class RequestList(list):
     """The loaded requests, plus where they came from and which records were skipped (and why)."""
 
-    def __init__(self, requests, *, path: Path, format: str, skipped: list[EditDataError]):
+    def __init__(self, requests, *, path: Path, format: str, skipped: list[EditDataError], dropped: list[str] = ()):
         super().__init__(requests)
-        self.path, self.format, self.skipped = path, format, skipped
+        self.path, self.format, self.skipped, self.dropped = path, format, skipped, list(dropped)
 
 
 def read_records(path: Path) -> list:
@@ -50,6 +50,8 @@ def load_requests(path, format: str = "auto", *, on_error: str = "raise", zsre_t
     ``format``: ``"auto"`` (by fields) or one of ``editnb, easyedit, rome, zsre, knowedit,
     mquake, qaedit``.  ``on_error="skip"`` loads the remaining records and reports the
     skipped ones (a warning, and ``result.skipped``); the default raises on the first.
+    A probe with an empty answer (KnowEdit has some) is dropped, its record kept: a warning
+    counts them and ``result.dropped`` says where.
     ``zsre_target`` chooses what zsRE edits to: ``"alt"`` (EasyEdit) or ``"answers"`` (ROME/MEMIT).
     """
     path = Path(path)
@@ -66,10 +68,10 @@ def load_requests(path, format: str = "auto", *, on_error: str = "raise", zsre_t
             fields = sorted(records[0]) if isinstance(records[0], dict) else type(records[0]).__name__
             raise EditDataError(path, 0, "<record>", f"unrecognised format (fields: {fields}); pass format= explicitly")
     parse = PARSERS[format]
-    requests, skipped = [], []
+    requests, skipped, dropped = [], [], []
     for index, data in enumerate(records):
         try:
-            requests += parse(Record(data, path, index), zsre_target=zsre_target)
+            requests += parse(Record(data, path, index, dropped=dropped), zsre_target=zsre_target)
         except EditDataError as err:
             if on_error == "raise":
                 raise
@@ -77,7 +79,11 @@ def load_requests(path, format: str = "auto", *, on_error: str = "raise", zsre_t
     if skipped:
         reasons = "; ".join(str(e) for e in skipped[:5]) + (" ..." if len(skipped) > 5 else "")
         warnings.warn(f"{path}: skipped {len(skipped)} of {len(records)} records: {reasons}", stacklevel=2)
-    return RequestList(_unique_ids(requests), path=path, format=format, skipped=skipped)
+    if dropped:
+        where = "; ".join(dropped[:5]) + (" ..." if len(dropped) > 5 else "")
+        warnings.warn(f"{path}: dropped {len(dropped)} probe(s) with an empty answer, keeping their records: {where}",
+                      stacklevel=2)
+    return RequestList(_unique_ids(requests), path=path, format=format, skipped=skipped, dropped=dropped)
 
 
 def _unique_ids(requests: list[EditRequest]) -> list[EditRequest]:

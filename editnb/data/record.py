@@ -1,7 +1,7 @@
 """Typed access to one raw record, raising errors that name the file, record and field."""
 from __future__ import annotations
 
-from .answers import AliasGroups, alias_groups
+from .answers import AliasGroups, EmptyAnswerError, alias_groups
 from .schema import EditDataError
 
 _MISSING = object()
@@ -10,8 +10,10 @@ _MISSING = object()
 class Record:
     """A raw JSON object with typed getters; every failure is an :class:`EditDataError`."""
 
-    def __init__(self, data, path, index, prefix: str = ""):
+    def __init__(self, data, path, index, prefix: str = "", dropped: list | None = None):
         self.path, self.index, self.prefix = path, index, prefix
+        # where probes with no answer were dropped: "record 3: locality.Relation_Specificity[0]" (shared by sub-records)
+        self.dropped = dropped if dropped is not None else []
         if not isinstance(data, dict):
             raise EditDataError(path, index, prefix or "<record>", f"expected a JSON object, got {type(data).__name__}")
         self.data = data
@@ -63,14 +65,28 @@ class Record:
         except ValueError as err:
             self.fail(key, f"{err} (an answer is a string, a list of aliases or a list of alias lists)")
 
+    def optional_answer(self, key: str) -> AliasGroups | None:
+        """The answer at ``key``, or None (noted in ``dropped``) when it is present but empty."""
+        value = self.raw(key)
+        try:
+            return alias_groups(value)
+        except EmptyAnswerError:
+            self.dropped.append(f"record {self.index}: {self.name(key)}")
+            return None
+        except ValueError:
+            return self.groups(key, value)
+
+    def sub(self, data, prefix: str) -> "Record":
+        return Record(data, self.path, self.index, prefix, self.dropped)
+
     def obj(self, key: str) -> "Record":
-        return Record(self.raw(key), self.path, self.index, self.name(key))
+        return self.sub(self.raw(key), self.name(key))
 
     def objs(self, key: str, *, required: bool = False) -> list["Record"]:
         value = self.raw(key, _MISSING if required else [])
         if not isinstance(value, list):
             self.fail(key, f"expected a list of objects, got {type(value).__name__}")
-        return [Record(v, self.path, self.index, f"{self.name(key)}[{i}]") for i, v in enumerate(value)]
+        return [self.sub(v, f"{self.name(key)}[{i}]") for i, v in enumerate(value)]
 
     def template(self, key: str, subject: str) -> str:
         """A ROME-style prompt template: must hold ``{}`` where the subject goes."""

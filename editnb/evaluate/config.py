@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+from .verdicts import MATCHES
+
 CONTEXTS = ("plain", "qa", "chat")
 QA_TEMPLATE = "Answer with a short phrase.\nQuestion: {prompt}\nAnswer:"
 
@@ -12,12 +14,19 @@ class EvalConfig:
     """How probes are scored.
 
     ``max_new_tokens`` is fixed for every probe: it never depends on the target's length
-    (EasyEdit's generation check leaks the target length this way).  Generation stops at
-    the first ``stop_strings`` after the first visible character, or at EOS.
+    (EasyEdit's generation check leaks the target length this way).  Generation runs until
+    EOS, or until ``stop_lookahead`` characters follow the first ``stop_strings`` (so that a
+    stop string inside an answer, "F. Scott Fitzgerald", can be told from one that ends it);
+    where the answer ends is then decided per answer by :mod:`editnb.evaluate.verdicts`.
+    ``match`` names the headline verdict on generated answers: ``prefix`` (the answer is the
+    first thing said), ``exact`` (nothing else after it) or ``contains`` (anywhere); all
+    three are kept in every row.
     """
 
     max_new_tokens: int = 16
     stop_strings: tuple[str, ...] = (".", "\n")
+    stop_lookahead: int = 24
+    match: str = "prefix"
     context: str = "plain"
     batch_size: int = 16
     fluency: bool = True
@@ -27,6 +36,8 @@ class EvalConfig:
     def __post_init__(self):
         if self.context not in CONTEXTS:
             raise ValueError(f"context must be one of {CONTEXTS}, got {self.context!r}")
+        if self.match not in MATCHES:
+            raise ValueError(f"match must be one of {MATCHES}, got {self.match!r}")
         if self.max_new_tokens < 1 or self.batch_size < 1:
             raise ValueError("max_new_tokens and batch_size must be positive")
 

@@ -25,7 +25,8 @@ class BatchedScorer:
 
     def generate(self, model, tokenizer, sequences, *, max_new_tokens, stop_strings):
         return greedy_generate(model, tokenizer, sequences, max_new_tokens=max_new_tokens, stop_strings=stop_strings,
-                               batch_size=self.config.batch_size, disable=_disable(self.config))
+                               stop_lookahead=self.config.stop_lookahead, batch_size=self.config.batch_size,
+                               disable=_disable(self.config))
 
 
 def _disable(config):
@@ -66,11 +67,12 @@ def _fluency_prompts(request: EditRequest) -> list[str]:
 
 
 def pre_edit(model, tokenizer, requests: list[EditRequest], config: EvalConfig | None = None, *, scorer=None) -> Outputs:
-    """The unedited model's outputs on every locality probe, computed once and reused across editors."""
+    """The unedited model's outputs on every locality and portability probe, computed once and
+    reused across editors (locality compares with them; portability reports its change)."""
     config = config or EvalConfig()
     scorer = scorer or BatchedScorer(config)
-    loc = [s for r in requests for s in probes_of(r) if s.role == "locality"]
-    return score_probes(model, tokenizer, [(s.prompt, s.target) for s in loc], [s.prompt for s in loc], [], config, scorer)
+    specs = [s for r in requests for s in probes_of(r) if s.role in ("locality", "portability")]
+    return score_probes(model, tokenizer, [(s.prompt, s.target) for s in specs], [s.prompt for s in specs], [], config, scorer)
 
 
 def evaluate(model, tokenizer, requests: list[EditRequest], *, protocols=PROTOCOLS, pre: Outputs | None = None,
@@ -91,7 +93,9 @@ def evaluate(model, tokenizer, requests: list[EditRequest], *, protocols=PROTOCO
     scorer = scorer or BatchedScorer(config)
     specs = {r.id: probes_of(r) for r in requests}
     all_specs = [s for ss in specs.values() for s in ss]
-    tf_keys = [(s.prompt, s.target) for s in all_specs] if "teacher_forced" in protocols else []
+    # neighborhood prompts are also scored with the edit's new target (ROME's CounterFact locality)
+    new_target = [(s.prompt, r.target_new) for r in requests for s in specs[r.id] if s.kind == "neighborhood"]
+    tf_keys = [(s.prompt, s.target) for s in all_specs] + new_target if "teacher_forced" in protocols else []
     ar_keys = [s.prompt for s in all_specs] if "autoregressive" in protocols else []
     fluency = [p for r in requests for p in _fluency_prompts(r)] if config.fluency else []
     post = score_probes(model, tokenizer, tf_keys, ar_keys, fluency, config, scorer)
@@ -103,9 +107,13 @@ def evaluate(model, tokenizer, requests: list[EditRequest], *, protocols=PROTOCO
             flu = sum(values) / len(values)
         for protocol in protocols:
             if protocol == "teacher_forced":
-                details = [tf_detail(s, post.tf[(s.prompt, s.target)], pre.tf.get((s.prompt, s.target)) if pre else None)
+                details = [tf_detail(s, post.tf[(s.prompt, s.target)], pre.tf.get((s.prompt, s.target)) if pre else None,
+                                     post.tf.get((s.prompt, request.target_new)) if s.kind == "neighborhood" else None)
                            for s in specs[request.id]]
             else:
-                details = [ar_detail(s, post.ar[s.prompt], pre.ar.get(s.prompt) if pre else None) for s in specs[request.id]]
+                details = [ar_detail(s, post.ar[s.prompt], pre.ar.get(s.prompt) if pre else None, match=config.match,
+                                     stop_strings=config.stop_strings,
+                                     target_ids=encode_prompt_target(tokenizer, s.prompt, s.target).target_ids)
+                           for s in specs[request.id]]
             rows.append(summarize(request, protocol, details, flu))
     return rows

@@ -3,19 +3,22 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from ..data import matches
 from .config import EvalConfig
 from .core import BatchedScorer, score_probes
+from .verdicts import verdicts
 
 
 def knows_facts(model, tokenizer, requests, config: EvalConfig | None = None) -> list[dict]:
     """For each request with a ground truth: the greedy continuation of its prompt and whether
-    it names the true object (alias match, as the autoregressive protocol scores)."""
+    it names the true object, under the configuration's headline verdict (``match``)."""
     config = config or EvalConfig()
     requests = [r for r in requests if r.ground_truth]
     gens = score_probes(model, tokenizer, [], [r.prompt for r in requests], [], config, BatchedScorer(config)).ar
-    return [{"id": r.id, "relation": r.relation, "prompt": r.prompt, "text": gens[r.prompt].text,
-             "knows": matches(gens[r.prompt].text, r.ground_truth)} for r in requests]
+    rows = []
+    for r in requests:
+        v = verdicts(gens[r.prompt].text, r.ground_truth, config.stop_strings)
+        rows.append({"id": r.id, "relation": r.relation, "prompt": r.prompt, "text": v["answer_text"], "knows": v[config.match]})
+    return rows
 
 
 def share_by_relation(rows: list[dict]) -> dict[str, float]:

@@ -36,7 +36,7 @@ class ReferenceScorer:
             out = model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), max_new_tokens=max_new_tokens,
                                  do_sample=False, num_beams=1, use_cache=self.use_cache, temperature=None, top_p=None,
                                  top_k=None, pad_token_id=tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id)
-            results.append(finish(tokenizer, out[0, len(seq):].tolist(), eos, stop_strings))
+            results.append(finish(tokenizer, out[0, len(seq):].tolist(), eos))
         return results
 
 

@@ -1,8 +1,9 @@
-"""Summaries of evaluation rows: means, bootstrap intervals, tables, scope-score collections."""
+"""Summaries of evaluation rows: means with intervals, tables, locality definitions, scope-score collections."""
 from __future__ import annotations
 
-import random
 from collections import defaultdict
+
+from .intervals import estimate
 
 METRICS = ("rewrite_acc", "rephrase_acc", "locality", "portability", "fluency")
 
@@ -10,18 +11,6 @@ METRICS = ("rewrite_acc", "rephrase_acc", "locality", "portability", "fluency")
 def mean(values):
     values = [v for v in values if v is not None]
     return sum(values) / len(values) if values else None
-
-
-def bootstrap_ci(values, *, n_boot: int = 1000, level: float = 0.95, seed: int = 0):
-    """Percentile bootstrap interval of the mean, resampling requests."""
-    values = [v for v in values if v is not None]
-    if not values:
-        return (None, None)
-    rng = random.Random(seed)
-    means = sorted(sum(rng.choices(values, k=len(values))) / len(values) for _ in range(n_boot))
-    lo = means[int((1 - level) / 2 * n_boot)]
-    hi = means[min(n_boot - 1, int((1 + level) / 2 * n_boot))]
-    return (lo, hi)
 
 
 def summarize(rows, metrics=METRICS, by=("protocol",)) -> dict:
@@ -80,13 +69,26 @@ def locality_probes(rows) -> list[dict]:
 
 
 LOCALITY_DEFINITIONS = ("teacher-forced agreement", "generated-token agreement", "whole-string agreement",
-                        "accuracy before", "accuracy after", "accuracy after | known before")
+                        "CounterFact P(true) > P(new)", "accuracy before", "accuracy after", "accuracy after | known before")
 
 
-def locality_definitions(rows, by=("editor",)) -> dict:
-    """Locality under every definition, per group: agreement with the unedited model (teacher-forced
-    argmax tokens, generated tokens, whole generated string) and accuracy against the true answer
-    before and after the edit (generation), the last restricted to facts the model knew."""
+def _per_request(probes, value) -> list[float]:
+    """One value per request: the mean over its probes (requests are the unit we resample)."""
+    by_id = defaultdict(list)
+    for p in probes:
+        v = value(p)
+        if v is not None:
+            by_id[p["id"]].append(v)
+    return [sum(v) / len(v) for v in by_id.values()]
+
+
+def locality_estimates(rows, by=("editor",)) -> dict:
+    """Locality under every definition, per group, each a mean over requests with its interval:
+    agreement with the unedited model (teacher-forced argmax tokens, generated tokens, whole
+    generated string), ROME's CounterFact test (after the edit, the true answer is still more
+    likely than the new target; neighborhood probes), and accuracy against the true answer
+    before and after the edit (generation, headline verdict), the last restricted to facts
+    the model knew."""
     out = {}
     probes = locality_probes(rows)
     for key in dict.fromkeys(tuple(p.get(k) for k in by) for p in probes):
@@ -95,15 +97,48 @@ def locality_definitions(rows, by=("editor",)) -> dict:
         ar = [p for p in group if p["protocol"] == "autoregressive"]
         known = [p for p in ar if p["acc_pre"] == 1.0]
         out[key] = {
-            "teacher-forced agreement": mean(p["agreement"] for p in tf),
-            "generated-token agreement": mean(p["agreement"] for p in ar),
-            "whole-string agreement": mean(p["whole"] for p in ar),
-            "accuracy before": mean(p["acc_pre"] for p in ar),
-            "accuracy after": mean(p["acc_post"] for p in ar),
-            "accuracy after | known before": mean(p["acc_post"] for p in known),
-            "n": len(ar),
+            "teacher-forced agreement": estimate(_per_request(tf, lambda p: p["agreement"])),
+            "generated-token agreement": estimate(_per_request(ar, lambda p: p["agreement"])),
+            "whole-string agreement": estimate(_per_request(ar, lambda p: p["whole"])),
+            "CounterFact P(true) > P(new)": estimate(_per_request([p for p in tf if p["kind"] == "neighborhood"],
+                                                                  lambda p: p.get("ns"))),
+            "accuracy before": estimate(_per_request(ar, lambda p: p["acc_pre"])),
+            "accuracy after": estimate(_per_request(ar, lambda p: p["acc_post"])),
+            "accuracy after | known before": estimate(_per_request(known, lambda p: p["acc_post"])),
         }
     return out
+
+
+def locality_definitions(rows, by=("editor",)) -> dict:
+    """The means of :func:`locality_estimates` with the number of probes (``n``), for tables and bars."""
+    n_probes = defaultdict(int)
+    for p in locality_probes(rows):
+        if p["protocol"] == "autoregressive":
+            n_probes[tuple(p.get(k) for k in by)] += 1
+    return {key: {d: e.mean for d, e in values.items()} | {"n": n_probes[key]}
+            for key, values in locality_estimates(rows, by).items()}
+
+
+def interval_errors(estimates: dict) -> dict:
+    """{key: {name: (lo, hi)}} from {key: {name: Estimate}}, as the bar plots take them."""
+    return {key: {name: (e.lo, e.hi) for name, e in values.items()} for key, values in estimates.items()}
+
+
+def estimate_table(rows, metrics, by) -> dict:
+    """{group: {metric: Estimate}} (Wilson for 0/1 metrics, bootstrap otherwise), grouped like :func:`summarize`."""
+    groups = defaultdict(list)
+    for row in rows:
+        groups[tuple(row.get(k) for k in by)].append(row)
+    return {key: {m: estimate([r.get(m) for r in group]) for m in metrics} for key, group in groups.items()}
+
+
+def format_estimates(table: dict, metrics, by) -> str:
+    """A text table of estimates: mean [95% interval] and n for each metric."""
+    head = [*by, *metrics]
+    body = [[str(k) for k in key] + [f"{values[m]} n={values[m].n}" if values[m].n else "-" for m in metrics]
+            for key, values in table.items()]
+    widths = [max(len(x) for x in col) for col in zip(head, *body)]
+    return "\n".join("  ".join(x.ljust(w) for x, w in zip(line, widths)) for line in [head, *body])
 
 
 def first_divergence(rows) -> dict[str, list[int]]:

@@ -123,34 +123,23 @@ def probe_pairs(rows: list[dict]) -> list[dict]:
             if pt["role"] in ("rewrite", "rephrase"):
                 pairs.append({"editor": ar["editor"], "id": ar["id"], "role": pt["role"], "prompt": pt["prompt"],
                               "target": pt["target"], "tf_acc": pt["acc"], "tf_em": pt["exact_match"],
-                              "ar_success": pa["success"], "ar_exact": pa["exact"], "text": pa["text"]})
+                              "ar_success": pa["success"], "ar_prefix": pa["prefix"], "ar_exact": pa["exact"],
+                              "text": pa["text"]})
     return pairs
 
 
-def leak_breakdown(pairs: list[dict]) -> dict[str, dict[str, float]]:
-    """Among probes teacher forcing counts fully correct (exact match), the share that generation
-    gets wrong (*content* leak: the gold prefix carried the model) and the share it gets right
-    only up to alias matching, saying more or never stopping (*length* leak)."""
-    out = {}
-    for editor in dict.fromkeys(p["editor"] for p in pairs):
-        correct = [p for p in pairs if p["editor"] == editor and p["tf_em"] == 1.0]
-        n = len(correct) or 1
-        content = sum(p["ar_success"] == 0.0 for p in correct) / n
-        length = sum(p["ar_success"] == 1.0 and p["ar_exact"] == 0.0 for p in correct) / n
-        out[editor] = {"n_tf_correct": len(correct), "content leak": content, "length leak": length,
-                       "clean": 1.0 - content - length}
-    return out
-
-
 def by_target_length(pairs: list[dict], tokenizer, bins=(1, 2, 3, 4)) -> dict:
-    """Mean teacher-forced accuracy and autoregressive success by the target's length in tokens."""
+    """Per editor and target length in tokens: mean teacher-forced token accuracy, generation
+    success (headline verdict) and exact verdict, with the number of probes."""
     table = {}
     for p in pairs:
         n = len(encode_prompt_target(tokenizer, p["prompt"], p["target"]).target_ids)
         bucket = next((b for b in bins if n <= b), bins[-1])
         label = f"{bucket}+" if bucket == bins[-1] else str(bucket)
-        cell = table.setdefault((p["editor"], label), {"tf": [], "ar": []})
+        cell = table.setdefault((p["editor"], label), {"tf": [], "ar": [], "exact": []})
         cell["tf"].append(p["tf_acc"])
         cell["ar"].append(p["ar_success"])
-    return {k: {"teacher_forced": sum(v["tf"]) / len(v["tf"]), "autoregressive": sum(v["ar"]) / len(v["ar"]), "n": len(v["tf"])}
+        cell["exact"].append(p["ar_exact"])
+    return {k: {"teacher_forced": sum(v["tf"]) / len(v["tf"]), "autoregressive": sum(v["ar"]) / len(v["ar"]),
+                "exact": sum(v["exact"]) / len(v["exact"]), "n": len(v["tf"])}
             for k, v in sorted(table.items())}

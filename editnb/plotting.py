@@ -135,12 +135,49 @@ def plot_metric_bars(summary: dict, metrics, *, groups_label: str = "", title: s
                     [max(0.0, (errors[key][m][1] if errors[key][m][1] is not None else y) - y) for y, m in zip(ys, metrics)]]
         label = " / ".join(str(k) for k in key) if isinstance(key, tuple) else str(key)
         ax.bar(xs, ys, width=width, label=label, yerr=yerr, capsize=2, **styles[key])
+        _mark_zero_bars(ax, xs, ys, width, styles[key]["color"])
     ticks = [textwrap.fill(str(m), 16) for m in metrics]
     ax.set_xticks(range(len(metrics)), ticks)
     ax.set_ylim(0, 1.05)
     ax.set_title(title)
     below = 0.06 + 0.07 * max(t.count("\n") + 1 for t in ticks)  # under the (wrapped) tick labels
     ax.legend(fontsize=8, title=groups_label, loc="upper center", bbox_to_anchor=(0.5, -below), ncol=min(4, len(keys)), frameon=False)
+    save_figure(fig, save)
+    return fig
+
+
+def _mark_zero_bars(ax, xs, ys, width, color):
+    """A bar of height zero is invisible: draw a thick stub at zero so a reader sees a 0, not a gap."""
+    for x, y in zip(xs, ys):
+        if y == 0:
+            ax.plot([x - width / 2, x + width / 2], [0.008, 0.008], color=color, linewidth=3, solid_capstyle="butt")
+
+
+def plot_decomposition(dec: dict, *, role: str = "rewrite", save=None):
+    """The Mirage decomposition: one group per step (one factor changed at a time), one bar per
+    editor, 95% intervals (Wilson for proportions, bootstrap for token accuracy), values printed."""
+    editors = list(dec)
+    steps = [s["step"] for s in dec[editors[0]]]
+    fig, ax = plt.subplots(figsize=(max(7.5, 1.5 * len(steps)), 3.8))
+    width = 0.8 / max(1, len(editors))
+    for i, editor in enumerate(editors):
+        found = {s["step"]: s["estimate"] for s in dec[editor]}
+        xs = [k + (i - (len(editors) - 1) / 2) * width for k in range(len(steps))]
+        est = [found.get(step) for step in steps]
+        ys = [e.mean if e and e.mean is not None else 0.0 for e in est]
+        yerr = [[y - (e.lo if e and e.lo is not None else y) for y, e in zip(ys, est)],
+                [(e.hi if e and e.hi is not None else y) - y for y, e in zip(ys, est)]]
+        n = est[0].n if est[0] else 0
+        ax.bar(xs, ys, width=width, yerr=yerr, capsize=2, color=f"C{i % 10}", label=f"{editor} (n={n})")
+        _mark_zero_bars(ax, xs, ys, width, f"C{i % 10}")
+        for x, y in zip(xs, ys):
+            ax.text(x, y + 0.02, f"{y:.2f}", ha="center", va="bottom", fontsize=7, rotation=90)
+    ticks = [textwrap.fill(step, 12) for step in steps]
+    ax.set_xticks(range(len(steps)), ticks)
+    ax.set_ylim(0, 1.18)
+    ax.set_ylabel(f"{role} success")
+    ax.set_title(f"Where teacher-forced {role} success goes: one factor at a time")
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.25), ncol=min(4, len(editors)), frameon=False)
     save_figure(fig, save)
     return fig
 

@@ -90,26 +90,23 @@ def test_sequential_curve_checkpoints_and_restores():
     assert all(torch.equal(p, saved[n]) for n, p in model.named_parameters())
 
 
-def test_leak_breakdown_and_target_length():
+def test_target_length_buckets(tiny_models):
+    _, tok = tiny_models["gpt2"]
     pairs = [
-        {"editor": "E", "tf_em": 1.0, "tf_acc": 1.0, "ar_success": 0.0, "ar_exact": 0.0, "prompt": "a", "target": "x"},
-        {"editor": "E", "tf_em": 1.0, "tf_acc": 1.0, "ar_success": 1.0, "ar_exact": 0.0, "prompt": "a", "target": "x y z"},
-        {"editor": "E", "tf_em": 1.0, "tf_acc": 1.0, "ar_success": 1.0, "ar_exact": 1.0, "prompt": "a", "target": "x"},
-        {"editor": "E", "tf_em": 0.0, "tf_acc": 0.5, "ar_success": 0.0, "ar_exact": 0.0, "prompt": "a", "target": "x"},
+        {"editor": "E", "tf_acc": 1.0, "ar_success": 0.0, "ar_exact": 0.0, "prompt": "a", "target": "x"},
+        {"editor": "E", "tf_acc": 0.5, "ar_success": 1.0, "ar_exact": 1.0, "prompt": "a", "target": "x"},
     ]
-    leaks = experiments.leak_breakdown(pairs)["E"]
-    assert leaks["n_tf_correct"] == 3
-    assert leaks["content leak"] == pytest.approx(1 / 3) and leaks["length leak"] == pytest.approx(1 / 3)
+    (cell,) = experiments.by_target_length(pairs, tok).values()
+    assert cell == {"teacher_forced": 0.75, "autoregressive": 0.5, "exact": 0.5, "n": 2}
 
 
-def test_bootstrap_and_summaries():
-    lo, hi = analysis.bootstrap_ci([0, 1] * 50)
-    assert lo < 0.5 < hi and hi - lo < 0.3
-    assert analysis.bootstrap_ci([None]) == (None, None)
+def test_summaries():
     rows = [{"protocol": "p", "rewrite_acc": 1.0}, {"protocol": "p", "rewrite_acc": 0.0}, {"protocol": "q", "rewrite_acc": None}]
     summary = analysis.summarize(rows, metrics=("rewrite_acc",))
     assert summary[("p",)] == {"rewrite_acc": 0.5, "n": 2} and summary[("q",)]["rewrite_acc"] is None
     assert "| p | 0.500 | 2 |" in analysis.markdown_table(summary, metrics=("rewrite_acc",))
+    table = analysis.estimate_table(rows, ("rewrite_acc",), ("protocol",))
+    assert table[("p",)]["rewrite_acc"].method == "wilson" and table[("q",)]["rewrite_acc"].n == 0
 
 
 def test_locality_definitions_of_an_unedited_model(tiny_models):
@@ -122,3 +119,5 @@ def test_locality_definitions_of_an_unedited_model(tiny_models):
     defs = analysis.locality_definitions(rows)[("none",)]
     assert defs["teacher-forced agreement"] == defs["generated-token agreement"] == defs["whole-string agreement"] == 1.0
     assert defs["accuracy before"] == defs["accuracy after"]
+    ns = analysis.locality_estimates(rows)[("none",)]["CounterFact P(true) > P(new)"]
+    assert ns.n == 3 and 0.0 <= ns.mean <= 1.0  # every embedded test request has neighborhood probes

@@ -1,0 +1,175 @@
+"""Where teacher-forced success goes under generation: the Mirage decomposition, the paired
+teacher-forced-versus-generation table and the editor-versus-editor table, all with n and intervals.
+
+Every function takes the rows of :func:`editnb.evaluate.evaluate` (with an ``editor`` key)
+and compares conditions on the *same* requests, so differences use a paired bootstrap.
+"""
+from __future__ import annotations
+
+from itertools import combinations
+
+from .intervals import Estimate, PairedDifference, estimate, paired_bootstrap
+
+# One factor changes between consecutive steps (Yang et al., ACL 2025, "The Mirage of Model Editing").
+STEPS = (
+    ("TF token accuracy", "teacher_forced", "acc"),          # papers' number: partial credit per token
+    ("TF all tokens", "teacher_forced", "exact_match"),       # no partial credit
+    ("gen. first L tokens", "autoregressive", "first_L"),    # the model's own prefix, target length given
+    ("gen. prefix", "autoregressive", "prefix"),              # natural stopping: the length is no longer given
+    ("gen. exact", "autoregressive", "exact"),                # and nothing may follow the answer
+)
+WHAT_EACH_STEP_REMOVES = {
+    "TF all tokens": "partial credit",
+    "gen. first L tokens": "the gold prefix",
+    "gen. prefix": "the target length",
+    "gen. exact": "text after the answer",
+}
+# EasyEdit's own generation check, kept beside the chain: the share of the first L greedy tokens
+# that equal the target's (partial credit and the target length at once).
+EASYEDIT_CHECK = ("EasyEdit gen. check", "autoregressive", "first_L_acc")
+
+
+def per_request(rows, editor: str, protocol: str, key: str) -> dict:
+    """{request id: value} for one editor and protocol (``key`` such as ``rewrite_prefix``)."""
+    return {r["id"]: r.get(key) for r in rows if r.get("editor") == editor and r["protocol"] == protocol}
+
+
+def editors_of(rows) -> list[str]:
+    return list(dict.fromkeys(r["editor"] for r in rows))
+
+
+def decomposition(rows, role: str = "rewrite") -> dict[str, list[dict]]:
+    """Per editor, each step's estimate and the paired change from the step before it."""
+    out = {}
+    for editor in editors_of(rows):
+        steps, previous = [], None
+        for name, protocol, verdict in (*STEPS, EASYEDIT_CHECK):
+            values = per_request(rows, editor, protocol, f"{role}_{verdict}")
+            if not any(v is not None for v in values.values()):
+                continue
+            step = {"step": name, "estimate": estimate(values.values()), "change": None}
+            if previous is not None and name != EASYEDIT_CHECK[0]:
+                step["change"] = paired_bootstrap(previous, values)
+            if name != EASYEDIT_CHECK[0]:
+                previous = values
+            steps.append(step)
+        out[editor] = steps
+    return out
+
+
+def format_decomposition(dec: dict[str, list[dict]], role: str = "rewrite") -> str:
+    lines = [f"{role}: each step changes one factor; change = paired difference from the step above, 95% bootstrap interval"]
+    for editor, steps in dec.items():
+        lines.append(f"{editor} (n={steps[0]['estimate'].n})")
+        for s in steps:
+            change = f"  change {s['change']}" + (" *" if s["change"].significant else "") if s["change"] else ""
+            removes = f"  (removes {WHAT_EACH_STEP_REMOVES[s['step']]})" if s["step"] in WHAT_EACH_STEP_REMOVES else ""
+            lines.append(f"  {s['step']:22} {s['estimate']}{change}{removes}")
+    lines.append("* the interval excludes 0")
+    return "\n".join(lines)
+
+
+def paired_gaps(rows, roles=("rewrite", "rephrase"), tf_verdict: str = "acc", ar_verdicts=("prefix", "exact")) -> list[dict]:
+    """Teacher forcing (as papers report it) against each generation verdict, per editor and role."""
+    table = []
+    for editor in editors_of(rows):
+        for role in roles:
+            tf = per_request(rows, editor, "teacher_forced", f"{role}_{tf_verdict}")
+            for verdict in ar_verdicts:
+                ar = per_request(rows, editor, "autoregressive", f"{role}_{verdict}")
+                if not any(v is not None for v in tf.values()) or not any(v is not None for v in ar.values()):
+                    continue
+                table.append({"editor": editor, "role": role, "verdict": verdict, "teacher_forced": estimate(tf.values()),
+                              "generation": estimate(ar.values()), "difference": paired_bootstrap(tf, ar)})
+    return table
+
+
+def editor_differences(rows, key: str = "rewrite_prefix", protocol: str = "autoregressive") -> list[dict]:
+    """Every pair of editors on the same requests: B minus A, paired bootstrap."""
+    out = []
+    for a, b in combinations(editors_of(rows), 2):
+        va, vb = per_request(rows, a, protocol, key), per_request(rows, b, protocol, key)
+        if any(v is not None for v in va.values()) and any(v is not None for v in vb.values()):
+            out.append({"a": a, "b": b, "key": key, "protocol": protocol, "difference": paired_bootstrap(va, vb)})
+    return out
+
+
+def format_paired(table: list[dict]) -> str:
+    lines = [f"{'editor':7} {'probe':9} {'verdict':7} {'teacher-forced':>22} {'generation':>22} {'difference (paired)':>24}  n    p"]
+    for t in table:
+        d: PairedDifference = t["difference"]
+        lines.append(f"{t['editor']:7} {t['role']:9} {t['verdict']:7} {format(t['teacher_forced']):>22} "
+                     f"{format(t['generation']):>22} {format(d):>24} {d.n:3} {d.p:5.3f}" + (" *" if d.significant else ""))
+    return "\n".join(lines + ["* the 95% interval of the difference excludes 0"])
+
+
+def format_editor_differences(table: list[dict]) -> str:
+    lines = []
+    for t in table:
+        d = t["difference"]
+        lines.append(f"{t['b']} - {t['a']} ({t['key']}, {t['protocol']}): {d}  n={d.n} p={d.p:.3f}"
+                     + (" *" if d.significant else ""))
+    return "\n".join(lines)
+
+
+VERDICT_TABLE = (("teacher_forced", "acc", "token accuracy"), ("teacher_forced", "exact_match", "all tokens"),
+                 ("autoregressive", "prefix", "prefix"), ("autoregressive", "exact", "exact"),
+                 ("autoregressive", "contains", "contains"))
+
+
+def verdict_table(rows, roles=("rewrite", "rephrase"), by: str = "editor") -> list[dict]:
+    """Editor x protocol x verdict, each role's mean with its interval (Wilson for proportions)."""
+    table = []
+    for group in dict.fromkeys(r[by] for r in rows):
+        for protocol, verdict, label in VERDICT_TABLE:
+            cell = {by: group, "protocol": protocol, "verdict": label}
+            for role in roles:
+                cell[role] = estimate([r.get(f"{role}_{verdict}") for r in rows if r[by] == group and r["protocol"] == protocol])
+            if any(cell[role].n for role in roles):
+                table.append(cell)
+    return table
+
+
+def format_verdict_table(table: list[dict], roles=("rewrite", "rephrase"), by: str = "editor", markdown: bool = False) -> str:
+    head = [by, "protocol", "verdict", *roles, "n"]
+    body = [[str(t[by]), t["protocol"], t["verdict"], *(format(t[r]) for r in roles), str(max(t[r].n for r in roles))]
+            for t in table]
+    if markdown:
+        return "\n".join(["| " + " | ".join(head) + " |", "|" + "---|" * len(head)] + ["| " + " | ".join(b) + " |" for b in body])
+    widths = [max(len(x) for x in col) for col in zip(head, *body)]
+    return "\n".join("  ".join(x.ljust(w) for x, w in zip(line, widths)) for line in [head, *body])
+
+
+def step_examples(rows, before: str, after: str, k: int = 2) -> list[dict]:
+    """Rewrite/rephrase probes that pass verdict ``before`` and fail ``after`` (both generation
+    verdicts, or ``exact_match`` for teacher forcing), to show what a step removes."""
+    tf = {(r["editor"], r["id"]): r for r in rows if r["protocol"] == "teacher_forced"}
+    cases = []
+    for ar in (r for r in rows if r["protocol"] == "autoregressive"):
+        t = tf.get((ar["editor"], ar["id"]))
+        for pt, pa in zip(t["probes"] if t else [None] * len(ar["probes"]), ar["probes"]):
+            if pa["role"] not in ("rewrite", "rephrase"):
+                continue
+            passed = (pt or {}).get(before) if before == "exact_match" else pa.get(before)
+            if passed == 1.0 and pa.get(after) == 0.0:
+                cases.append({"editor": ar["editor"], "prompt": pa["prompt"], "target": pa["target"], "text": pa["text"]})
+    by_editor = {}
+    for c in cases:
+        by_editor.setdefault(c["editor"], [])
+        if len(by_editor[c["editor"]]) < k:
+            by_editor[c["editor"]].append(c)
+    return [c for cs in by_editor.values() for c in cs]
+
+
+def errors_of(table: list[dict], roles, by: str = "editor") -> tuple[dict, dict]:
+    """(summary, errors) in the shape :func:`editnb.plotting.plot_metric_bars` draws, from a verdict table."""
+    summary, errors = {}, {}
+    for t in table:
+        key = (t[by], f"{'TF' if t['protocol'] == 'teacher_forced' else 'gen.'} {t['verdict']}")
+        summary[key] = {r: t[r].mean for r in roles}
+        errors[key] = {r: (t[r].lo, t[r].hi) for r in roles}
+    return summary, errors
+
+
+__all__ = ["Estimate", "STEPS", "decomposition", "editor_differences", "format_decomposition", "format_editor_differences",
+           "format_paired", "format_verdict_table", "paired_gaps", "per_request", "step_examples", "verdict_table"]

@@ -1,0 +1,105 @@
+"""Uncertainty for small samples: Wilson intervals for proportions, bootstrap intervals for
+means, and a paired bootstrap for differences measured on the same requests."""
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass
+from statistics import NormalDist
+
+
+def _z(level: float) -> float:
+    return NormalDist().inv_cdf(0.5 + level / 2)
+
+
+def wilson_interval(successes: float, n: int, level: float = 0.95) -> tuple[float, float]:
+    """Wilson score interval of a proportion: never degenerate at 0/n or n/n (unlike the normal
+    approximation or a percentile bootstrap, which give [1, 1] for 24/24)."""
+    if n <= 0:
+        raise ValueError("a proportion needs n >= 1")
+    if not 0 <= successes <= n:
+        raise ValueError(f"successes must lie in [0, n], got {successes} of {n}")
+    z = _z(level)
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z / (1 + z * z / n) * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def bootstrap_interval(values, *, n_boot: int = 2000, level: float = 0.95, seed: int = 0) -> tuple[float, float]:
+    """Percentile bootstrap interval of a mean, resampling the values (requests)."""
+    rng = random.Random(seed)
+    k = len(values)
+    means = sorted(sum(rng.choices(values, k=k)) / k for _ in range(n_boot))
+    return means[int((1 - level) / 2 * n_boot)], means[min(n_boot - 1, int((1 + level) / 2 * n_boot))]
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A mean over requests with its interval, sample size and how the interval was made."""
+
+    mean: float | None
+    lo: float | None
+    hi: float | None
+    n: int
+    method: str
+
+    def __format__(self, spec: str) -> str:
+        if self.mean is None:
+            return "-"
+        return f"{self.mean:.3f} [{self.lo:.2f}, {self.hi:.2f}]"
+
+
+def estimate(values, level: float = 0.95) -> Estimate:
+    """Mean with an interval: Wilson when every value is 0 or 1 (a proportion of requests),
+    otherwise a percentile bootstrap over requests (a mean of per-request shares).
+    ``None`` values (a request without such a probe) are left out of n."""
+    values = [v for v in values if v is not None]
+    if not values:
+        return Estimate(None, None, None, 0, "")
+    mean = sum(values) / len(values)
+    if all(v in (0, 1) for v in values):
+        return Estimate(mean, *wilson_interval(sum(values), len(values), level), len(values), "wilson")
+    return Estimate(mean, *bootstrap_interval(values, level=level), len(values), "bootstrap")
+
+
+@dataclass(frozen=True)
+class PairedDifference:
+    """mean(b - a) over the requests both have, its paired-bootstrap interval, and a two-sided
+    bootstrap p-value (twice the share of resampled differences on the other side of zero)."""
+
+    diff: float
+    lo: float
+    hi: float
+    n: int
+    p: float
+
+    @property
+    def significant(self) -> bool:
+        """The interval excludes zero."""
+        return self.lo > 0 or self.hi < 0
+
+    def __format__(self, spec: str) -> str:
+        return f"{self.diff:+.3f} [{self.lo:+.2f}, {self.hi:+.2f}]"
+
+
+def paired_bootstrap(a: dict, b: dict, *, n_boot: int = 2000, level: float = 0.95, seed: int = 0) -> PairedDifference:
+    """Difference b - a between two conditions measured on the same requests (dicts keyed by
+    request id), resampling requests so that each keeps its pair: the right test for "the same
+    edits, teacher-forced versus generated" or "editor A versus editor B on the same edits"."""
+    ids = [i for i in a if i in b and a[i] is not None and b[i] is not None]
+    if not ids:
+        raise ValueError("the two conditions share no request")
+    diffs = [b[i] - a[i] for i in ids]
+    rng = random.Random(seed)
+    k = len(diffs)
+    boots = sorted(sum(rng.choices(diffs, k=k)) / k for _ in range(n_boot))
+    lo, hi = boots[int((1 - level) / 2 * n_boot)], boots[min(n_boot - 1, int((1 + level) / 2 * n_boot))]
+    mean = sum(diffs) / k
+    if all(d == 0 for d in diffs):
+        p = 1.0
+    else:
+        below = sum(x <= 0 for x in boots) / n_boot
+        above = sum(x >= 0 for x in boots) / n_boot
+        p = min(1.0, 2 * min(below, above))
+    return PairedDifference(mean, lo, hi, k, p)

@@ -1,0 +1,52 @@
+"""The Mirage decomposition and the paired tables on hand-made rows with known answers."""
+import pytest
+
+from editnb import decomposition
+
+
+def rows_for(editor, tf_acc, tf_all, first_l, prefix, exact):
+    rows = []
+    for i, values in enumerate(zip(tf_acc, tf_all, first_l, prefix, exact)):
+        acc, em, fl, pr, ex = values
+        rows.append({"editor": editor, "id": f"r{i}", "protocol": "teacher_forced", "rewrite_acc": acc, "rewrite_exact_match": em})
+        rows.append({"editor": editor, "id": f"r{i}", "protocol": "autoregressive", "rewrite_first_L": fl,
+                     "rewrite_first_L_acc": fl, "rewrite_prefix": pr, "rewrite_exact": ex, "rewrite_contains": pr})
+    return rows
+
+
+def test_each_step_reports_its_paired_change():
+    n = 20
+    rows = rows_for("E", [0.5] * n, [0.0] * 10 + [1.0] * 10, [0.0] * 10 + [1.0] * 10, [0.0] * 12 + [1.0] * 8, [0.0] * 16 + [1.0] * 4)
+    (steps,) = decomposition.decomposition(rows).values()
+    names = [s["step"] for s in steps]
+    assert names[:5] == [s[0] for s in decomposition.STEPS] and names[5] == decomposition.EASYEDIT_CHECK[0]
+    means = [s["estimate"].mean for s in steps[:5]]
+    assert means == [0.5, 0.5, 0.5, 0.4, 0.2]
+    assert steps[0]["change"] is None and steps[1]["change"].diff == 0.0
+    assert steps[3]["change"].diff == pytest.approx(-0.1) and steps[4]["change"].diff == pytest.approx(-0.2)
+    assert steps[4]["change"].significant and steps[5]["change"] is None
+    assert all(s["estimate"].n == n for s in steps)
+    text = decomposition.format_decomposition({"E": steps})
+    assert "(n=20)" in text and "removes the target length" in text
+
+
+def test_paired_gap_and_editor_difference():
+    rows = rows_for("A", [1.0] * 10, [1.0] * 10, [1.0] * 10, [1.0] * 10, [0.0] * 10)
+    rows += rows_for("B", [1.0] * 10, [1.0] * 10, [1.0] * 10, [1.0] * 5 + [0.0] * 5, [0.0] * 10)
+    gaps = {(g["editor"], g["verdict"]): g for g in decomposition.paired_gaps(rows, roles=("rewrite",))}
+    assert gaps[("A", "prefix")]["difference"].diff == 0.0 and not gaps[("A", "prefix")]["difference"].significant
+    assert gaps[("A", "exact")]["difference"].diff == -1.0 and gaps[("A", "exact")]["difference"].significant
+    assert gaps[("B", "prefix")]["generation"].method == "wilson" and gaps[("B", "prefix")]["generation"].n == 10
+    (diff,) = decomposition.editor_differences(rows)
+    assert (diff["a"], diff["b"]) == ("A", "B") and diff["difference"].diff == -0.5
+    assert "n=10" in decomposition.format_editor_differences([diff])
+
+
+def test_verdict_table_gives_intervals_and_n():
+    rows = rows_for("A", [0.5, 1.0], [0.0, 1.0], [0.0, 1.0], [1.0, 1.0], [0.0, 1.0])
+    table = decomposition.verdict_table(rows, roles=("rewrite",))
+    by = {(t["protocol"], t["verdict"]): t["rewrite"] for t in table}
+    assert by[("autoregressive", "prefix")].mean == 1.0 and by[("autoregressive", "prefix")].lo < 1.0
+    assert by[("teacher_forced", "token accuracy")].method == "bootstrap"
+    md = decomposition.format_verdict_table(table, roles=("rewrite",), markdown=True)
+    assert md.splitlines()[0] == "| editor | protocol | verdict | rewrite | n |" and "| 2 |" in md

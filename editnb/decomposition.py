@@ -65,7 +65,7 @@ def format_decomposition(dec: dict[str, list[dict]], role: str = "rewrite") -> s
             change = f"  change {s['change']}" + (" *" if s["change"].significant else "") if s["change"] else ""
             removes = f"  (removes {WHAT_EACH_STEP_REMOVES[s['step']]})" if s["step"] in WHAT_EACH_STEP_REMOVES else ""
             lines.append(f"  {s['step']:22} {s['estimate']}{change}{removes}")
-    lines.append("* the interval excludes 0")
+    lines.append("* the interval excludes 0 and the sign test gives p < 0.05")
     return "\n".join(lines)
 
 
@@ -100,7 +100,7 @@ def format_paired(table: list[dict]) -> str:
         d: PairedDifference = t["difference"]
         lines.append(f"{t['editor']:7} {t['role']:9} {t['verdict']:7} {format(t['teacher_forced']):>22} "
                      f"{format(t['generation']):>22} {format(d):>24} {d.n:3} {d.p:5.3f}" + (" *" if d.significant else ""))
-    return "\n".join(lines + ["* the 95% interval of the difference excludes 0"])
+    return "\n".join(lines + ["p: exact sign test; * the 95% interval excludes 0 and p < 0.05"])
 
 
 def format_editor_differences(table: list[dict]) -> str:
@@ -171,5 +171,49 @@ def errors_of(table: list[dict], roles, by: str = "editor") -> tuple[dict, dict]
     return summary, errors
 
 
-__all__ = ["Estimate", "STEPS", "decomposition", "editor_differences", "format_decomposition", "format_editor_differences",
+def format_context_differences(rows, key: str = "rewrite_prefix", base: str = "plain") -> str:
+    """Per editor, each context minus the plain prompt on the same edits (paired bootstrap)."""
+    lines = []
+    for editor in editors_of(rows):
+        ref = {r["id"]: r.get(key) for r in rows if r["editor"] == editor and r.get("context") == base}
+        for context in dict.fromkeys(r.get("context") for r in rows if r["editor"] == editor):
+            if context == base:
+                continue
+            other = {r["id"]: r.get(key) for r in rows if r["editor"] == editor and r.get("context") == context}
+            d = paired_bootstrap(ref, other)
+            lines.append(f"{editor} {context} - {base} ({key}): {d}  n={d.n} p={d.p:.3f}" + (" *" if d.significant else ""))
+    return "\n".join(lines + ["* the 95% interval excludes 0 and the sign test gives p < 0.05"])
+
+
+def conclusions(gaps: list[dict]) -> str:
+    """One sentence per editor and probe, from the paired table: whether generation (prefix and
+    exact verdicts) scores the edits lower than teacher-forced token accuracy, and by how much."""
+    lines = []
+    for t in gaps:
+        d: PairedDifference = t["difference"]
+        if d.significant:
+            verdict = f"{'lower' if d.diff < 0 else 'higher'} than under teacher forcing"
+        else:
+            verdict = "not distinguishable from teacher forcing at this n"
+        lines.append(f"{t['editor']} {t['role']}: generation ({t['verdict']} verdict) {format(t['generation'])} is {verdict} "
+                     f"({format(t['teacher_forced'])}); paired difference {d}, n={d.n}.")
+    return "\n".join(lines)
+
+
+def summary_markdown(rows, gaps, dec, *, title: str, lifelong: dict | None = None, other_table: str = "") -> str:
+    """``results/summary.md``: the verdict table, paired differences, decomposition and, when
+    given, SERAC with every test edit in memory beside one edit at a time."""
+    parts = [f"# {title}", "",
+             "Means over requests with 95% intervals (Wilson for proportions, bootstrap over requests otherwise); "
+             "generation is greedy, 16 new tokens, answers cut at the first stop string that is not part of an alias.", "",
+             "## Success by protocol and verdict", "", format_verdict_table(verdict_table(rows), markdown=True), "",
+             "## Teacher forcing versus generation (paired bootstrap over requests)", "", "```",
+             format_paired(gaps), "```", "", "## The decomposition (rewrite)", "", "```", format_decomposition(dec), "```"]
+    if lifelong:
+        parts += ["", f"## SERAC: one edit in memory versus all {lifelong['n_memory']} test edits", "",
+                  format_verdict_table(verdict_table(lifelong["rows"], by="memory"), by="memory", markdown=True)]
+    return "\n".join(parts) + "\n"
+
+
+__all__ = ["Estimate", "STEPS", "conclusions", "decomposition", "format_context_differences", "summary_markdown", "editor_differences", "format_decomposition", "format_editor_differences",
            "format_paired", "format_verdict_table", "paired_gaps", "per_request", "step_examples", "verdict_table"]

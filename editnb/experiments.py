@@ -1,8 +1,10 @@
 """Experiment loops for the notebooks: edit, evaluate, restore; saved per request so runs resume."""
 from __future__ import annotations
 
+import dataclasses
+
 from .editors import available, get_editor
-from .evaluate import evaluate, pre_edit
+from .evaluate import EvalConfig, evaluate, pre_edit
 from .models import model_name
 from .progress import progress
 from .results import ResultStore, result_key
@@ -17,14 +19,33 @@ BUDGETS = {
 }
 
 # Edits evaluated one at a time by notebooks 02-04: the same requests, so that the store lets
-# each notebook reuse the others' edits.  Paper mode fits `make figures` in 30 minutes on 2 cores.
-N_REQUESTS = {"ci": 6, "paper": 24}
+# each notebook reuse the others' edits.  48 in paper mode: a Wilson interval at p = 0.5 is then
+# about +-0.14 wide, and paired differences of 0.2 are resolved.
+N_REQUESTS = {"ci": 6, "paper": 48}
 
 # Sequential editing: accumulated edits at which an editor is evaluated.  An FT edit is an
 # optimisation (about 3 s on a 2-core CPU), so in paper mode FT stops at 50 edits: 200 would
 # take about 10 minutes per FT editor; SERAC's edits are memory writes and go on to 200.
 SEQUENTIAL = {"ci": (1, 3), "paper": (1, 10, 50, 200)}
 SEQUENTIAL_CAP = {"paper": {"FT-L": 50, "FT-M": 50}}
+
+
+def eval_config(mode: str, **overrides) -> EvalConfig:
+    """The evaluation settings notebooks 02-04 share (so the result store serves all three):
+    greedy generation scored by the prefix verdict; fluency (n-gram entropy) in paper mode."""
+    return EvalConfig(**({"fluency": mode == "paper"} | overrides))
+
+
+def seen_template_requests(requests) -> list:
+    """The same edits asked with the templates SERAC was trained on: each request's rephrases
+    replaced by its ``seen_template_prompts`` (embedded dev and test records carry them)."""
+    out = []
+    for r in requests:
+        seen = r.meta.get("seen_template_prompts")
+        if not seen:
+            raise ValueError(f"request {r.id} has no seen_template_prompts (only the embedded dev and test splits do)")
+        out.append(dataclasses.replace(r, id=f"{r.id}@seen", rephrase_prompts=list(seen)))
+    return out
 
 
 def sequential_checkpoints(name: str, mode: str) -> tuple[int, ...]:

@@ -210,11 +210,20 @@ def plot_serac_architecture(*, save=None):
 
 
 def plot_lines(series: dict[str, tuple[list, list]], *, xlabel: str, ylabel: str, title: str = "", xlog: bool = False,
-               styles: dict[str, str] | None = None, save=None):
-    """One line per series: ``{label: (xs, ys)}``; ``styles`` maps a label to a matplotlib format."""
+               styles: dict[str, str] | None = None, dodge: float = 0.0, save=None):
+    """One line per series: ``{label: (xs, ys)}``; ``styles`` maps a label to a matplotlib format.
+
+    Categorical xs (strings) are placed at 0, 1, ...; ``dodge`` shifts each series sideways by
+    that much so that equal values do not hide one line behind another.
+    """
     fig, ax = plt.subplots()
+    categories = list(dict.fromkeys(x for xs, _ in series.values() for x in xs if isinstance(x, str)))
     for i, (label, (xs, ys)) in enumerate(series.items()):
-        ax.plot(xs, ys, (styles or {}).get(label, "o-"), label=label, color=f"C{i % 10}")
+        shift = (i - (len(series) - 1) / 2) * dodge
+        pos = [(categories.index(x) if isinstance(x, str) else x) + shift for x in xs]
+        ax.plot(pos, ys, (styles or {}).get(label, "o-"), label=label, color=f"C{i % 10}")
+    if categories:
+        ax.set_xticks(range(len(categories)), categories)
     if xlog:
         ax.set_xscale("log")
     ax.set_xlabel(xlabel)

@@ -16,14 +16,14 @@ def rows_for(editor, tf_acc, tf_all, first_l, prefix, exact):
 
 def test_each_step_reports_its_paired_change():
     n = 20
-    rows = rows_for("E", [0.5] * n, [0.0] * 10 + [1.0] * 10, [0.0] * 10 + [1.0] * 10, [0.0] * 12 + [1.0] * 8, [0.0] * 16 + [1.0] * 4)
+    rows = rows_for("E", [0.5] * n, [0.0] * 10 + [1.0] * 10, [0.0] * 10 + [1.0] * 10, [0.0] * 12 + [1.0] * 8, [0.0] * 18 + [1.0] * 2)
     (steps,) = decomposition.decomposition(rows).values()
     names = [s["step"] for s in steps]
     assert names[:5] == [s[0] for s in decomposition.STEPS] and names[5] == decomposition.EASYEDIT_CHECK[0]
     means = [s["estimate"].mean for s in steps[:5]]
-    assert means == [0.5, 0.5, 0.5, 0.4, 0.2]
+    assert means == [0.5, 0.5, 0.5, 0.4, 0.1]
     assert steps[0]["change"] is None and steps[1]["change"].diff == 0.0
-    assert steps[3]["change"].diff == pytest.approx(-0.1) and steps[4]["change"].diff == pytest.approx(-0.2)
+    assert steps[3]["change"].diff == pytest.approx(-0.1) and steps[4]["change"].diff == pytest.approx(-0.3)
     assert steps[4]["change"].significant and steps[5]["change"] is None
     assert all(s["estimate"].n == n for s in steps)
     text = decomposition.format_decomposition({"E": steps})

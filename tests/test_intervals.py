@@ -3,7 +3,7 @@ import math
 
 import pytest
 
-from editnb.intervals import bootstrap_interval, estimate, paired_bootstrap, wilson_interval
+from editnb.intervals import bootstrap_interval, estimate, paired_bootstrap, sign_test, wilson_interval
 
 
 def test_wilson_matches_the_closed_form_on_known_values():
@@ -41,7 +41,7 @@ def test_paired_bootstrap_on_known_differences():
     a = {i: 1.0 for i in range(20)}
     b = {i: 1.0 if i < 5 else 0.0 for i in range(20)}
     d = paired_bootstrap(a, b)
-    assert d.diff == -0.75 and d.n == 20 and d.hi < 0 and d.significant and d.p < 0.01
+    assert d.diff == -0.75 and d.n == 20 and d.hi < 0 and d.significant and d.p == pytest.approx(2 / 2 ** 15)
     same = paired_bootstrap(a, dict(a))
     assert (same.diff, same.lo, same.hi, same.p, same.significant) == (0.0, 0.0, 0.0, 1.0, False)
     # pairing matters: a constant shift of 0.1 on noisy values is detected when paired
@@ -53,3 +53,13 @@ def test_paired_bootstrap_on_known_differences():
     assert paired_bootstrap({1: 1.0, 2: None, 3: 0.0}, {1: 0.0, 2: 1.0, 4: 1.0}).n == 1
     with pytest.raises(ValueError, match="share no request"):
         paired_bootstrap({1: 1.0}, {2: 1.0})
+
+
+def test_sign_test_guards_against_a_degenerate_bootstrap():
+    assert sign_test([-1, -1, -1]) == pytest.approx(0.25)  # 2 * 0.5 ** 3
+    assert sign_test([1] * 10) == pytest.approx(2 / 1024)
+    assert sign_test([0, 0]) == 1.0 and sign_test([1, -1]) == 1.0
+    few = paired_bootstrap({i: 1.0 for i in range(3)}, {i: 0.0 for i in range(3)})
+    assert (few.lo, few.hi) == (-1.0, -1.0) and not few.significant  # the bootstrap alone would claim it
+    many = paired_bootstrap({i: 1.0 for i in range(8)}, {i: 0.0 for i in range(8)})
+    assert many.significant and many.p == pytest.approx(2 / 256)

@@ -175,6 +175,8 @@ def parse_editnb(rec: Record, **_) -> list[EditRequest]:
     request.relation = rec.text("relation", "")
     request.target_aliases = rec.texts("target_aliases")
     request.meta = {"split": rec.text("split", "")} if rec.has("split") else {}
+    if rec.has("seen_template_prompts"):  # dev/test: the train templates, filled with this subject
+        request.meta["seen_template_prompts"] = rec.texts("seen_template_prompts")
     return [request]
 
 

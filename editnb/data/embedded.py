@@ -1,5 +1,9 @@
 """The embedded dataset: counterfactual edits of real-world facts, generated deterministically.
 
+Format 2: each split is asked with its own prompt templates (see ``templates.py``), so that
+train, dev and test share neither subjects nor templates; dev and test records also carry
+``seen_template_prompts``, their fact asked with the train templates.
+
 ``python -m editnb.data.embedded`` rewrites ``data/editnb_{train,dev,test}.json``; the files
 are committed and a test checks that they regenerate byte for byte.
 """
@@ -12,15 +16,16 @@ from collections import Counter
 from pathlib import Path
 
 from ..paths import data_dir
-from .aliases import object_aliases
+from .aliases import fair_counterfactual, object_aliases
 from .facts_culture import CULTURE_RELATIONS, LANGUAGE_SCRIPT
 from .facts_people import PEOPLE_RELATIONS
 from .facts_places import CITY_FACTS, COUNTRIES, EXTRA_CITY_COUNTRY, PLACE_RELATIONS
 from .loading import load_requests
+from .relations import fill, subject_key
 
 RELATIONS = PLACE_RELATIONS + PEOPLE_RELATIONS + CULTURE_RELATIONS
 SPLITS = {"train": 0.6, "dev": 0.1, "test": 0.3}
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 SEED = 0
 N_NEIGHBORS = 2
 N_UNRELATED = 2
@@ -46,8 +51,11 @@ def lookups() -> dict[str, dict[str, str]]:
 
 
 def assign_splits(subjects: list[str], rng: random.Random) -> dict[str, str]:
-    """Each subject (not each fact) goes to one split, so train and test never share a subject."""
-    order = sorted(subjects)
+    """Each subject (not each fact) goes to one split, so train and test never share a subject.
+
+    Subjects are ordered by :func:`subject_key` before the seeded shuffle, which keeps v1's
+    split although v2 gives some subjects an article ("the Eiffel Tower")."""
+    order = sorted(subjects, key=subject_key)
     rng.shuffle(order)
     bounds, start = {}, 0.0
     for name, share in SPLITS.items():
@@ -61,7 +69,10 @@ def _answer(obj: str, relation: str) -> list[str]:
 
 
 def build_records(seed: int = SEED) -> list[dict]:
-    """Every edit request of the dataset, as editnb-format records (KnowEdit-shaped)."""
+    """Every edit request of the dataset, as editnb-format records (KnowEdit-shaped).
+
+    A record of split S is asked with S's templates: its prompt, its rephrasings and its
+    locality probes (the k-th probe of a kind uses the k-th template of S)."""
     rng = random.Random(seed)
     tables = lookups()
     facts = [(rel, s, o) for rel in RELATIONS for s, o in rel.pairs()]
@@ -74,33 +85,41 @@ def build_records(seed: int = SEED) -> list[dict]:
         pairs = rel.pairs()
         objects = sorted({o for _, o in pairs})
         for subject, true in pairs:
-            accepted = {a.lower() for a in _answer(true, rel.name)}
-            new = rng.choice([o for o in objects if not accepted & {a.lower() for a in _answer(o, rel.name)}])
+            new = rng.choice([o for o in objects if fair_counterfactual(true, o, rel.name)])
             others = [(s, o) for r, s, o in probe_facts if r is rel and s != subject]
             neighbors = rng.sample(others, N_NEIGHBORS)
             unrelated = rng.sample([f for f in probe_facts if f[0] is not rel and f[1] != subject], N_UNRELATED)
+            split = split_of[subject]
+            prompts = [fill(t, subject) for t in rel.templates(split)]
+
+            def probe(r, k, s, o, split=split):
+                templates = r.templates(split)
+                return {"prompt": fill(templates[k % len(templates)], s), "ground_truth": _answer(o, r.name)}
+
             record = {
                 "editnb_format": FORMAT_VERSION,
-                "id": f"{rel.name}:{subject}",
-                "split": split_of[subject],
+                "id": f"{rel.name}:{subject_key(subject)}",
+                "split": split,
                 "relation": rel.name,
                 "subject": subject,
-                "prompt": rel.prompt.format(subject),
+                "prompt": prompts[0],
                 "target_new": new,
                 "target_aliases": object_aliases(new, rel.name),
                 "ground_truth": _answer(true, rel.name),
-                "rephrase_prompt": rel.paraphrases[0].format(subject),
-                "rephrase_prompts": [p.format(subject) for p in rel.paraphrases],
+                "rephrase_prompt": prompts[1],
+                "rephrase_prompts": prompts[1:],
                 "locality": {
-                    "Neighborhood": [{"prompt": rel.prompt.format(s), "ground_truth": _answer(o, rel.name)} for s, o in neighbors],
-                    "Unrelated": [{"prompt": r.prompt.format(s), "ground_truth": _answer(o, r.name)} for r, s, o in unrelated],
+                    "Neighborhood": [probe(rel, k, s, o) for k, (s, o) in enumerate(neighbors)],
+                    "Unrelated": [probe(r, k, s, o) for k, (r, s, o) in enumerate(unrelated)],
                 },
                 "portability": {},
             }
+            if split != "train":
+                record["seen_template_prompts"] = [fill(t, subject) for t in rel.templates("train")]
             if rel.portability and new in tables[rel.portability[1]]:
                 follow = tables[rel.portability[1]][new]
                 record["portability"]["Reasoning"] = [
-                    {"prompt": rel.portability[0].format(subject), "ground_truth": [follow, *object_aliases(follow, "")]}
+                    {"prompt": fill(rel.portability[0], subject), "ground_truth": [follow, *object_aliases(follow, "")]}
                 ]
             records.append(record)
     return records

@@ -1,9 +1,9 @@
 """Real-world facts about companies, works, science and culture (authored for editnb)."""
 from .relations import Relation
+from .templates import TEMPLATES
 
 COMPANY_FOUNDER = Relation(
-    "company_founder", "P112", "{} was founded by",
-    ("The founder of {} is", "{} was started by its founder,"),
+    "company_founder", "P112", *TEMPLATES["company_founder"],
     """
 Microsoft | Bill Gates
 Apple | Steve Jobs
@@ -33,8 +33,7 @@ LinkedIn | Reid Hoffman
 """,
 )
 COMPANY_HQ = Relation(
-    "company_headquarters", "P159", "The headquarters of {} are in the city of",
-    ("{} is headquartered in the city of", "{} has its head office in the city of"),
+    "company_headquarters", "P159", *TEMPLATES["company_headquarters"],
     """
 Microsoft | Redmond
 Apple | Cupertino
@@ -69,8 +68,7 @@ General Motors | Detroit
 """, portability=("The headquarters of {} are in the country of", "city_country"),
 )
 CAR_COUNTRY = Relation(
-    "car_brand_country", "P495", "The car brand {} comes from the country of",
-    ("{} cars are made by a company from", "The carmaker {} was founded in the country of"),
+    "car_brand_country", "P495", *TEMPLATES["car_brand_country"],
     """
 Toyota | Japan
 Nissan | Japan
@@ -98,8 +96,7 @@ Lada | Russia
 """, portability=("The car brand {} comes from a country on the continent of", "country_continent"),
 )
 DISH_COUNTRY = Relation(
-    "dish_country", "P495", "The dish {} originally comes from",
-    ("{} is a traditional dish from", "The country where {} was first made is"),
+    "dish_country", "P495", *TEMPLATES["dish_country"],
     """
 pizza | Italy
 sushi | Japan
@@ -124,8 +121,7 @@ borscht | Ukraine
 """, portability=("The dish {} comes from a country on the continent of", "country_continent"),
 )
 BOOK_AUTHOR = Relation(
-    "book_author", "P50", "The novel {} was written by",
-    ("The author of {} is", "{} is a book by"),
+    "book_author", "P50", *TEMPLATES["book_author"],
     """
 Pride and Prejudice | Jane Austen
 War and Peace | Leo Tolstoy
@@ -156,8 +152,7 @@ Norwegian Wood | Haruki Murakami
 """,
 )
 PAINTING_PAINTER = Relation(
-    "painting_painter", "P170", "The painting {} was painted by",
-    ("{} is a famous painting by", "The artist who painted {} is"),
+    "painting_painter", "P170", *TEMPLATES["painting_painter"],
     """
 Mona Lisa | Leonardo da Vinci
 The Starry Night | Vincent van Gogh
@@ -183,8 +178,7 @@ The Son of Man | René Magritte
 """,
 )
 FILM_DIRECTOR = Relation(
-    "film_director", "P57", "The film {} was directed by",
-    ("The director of the film {} is", "{} is a film by the director"),
+    "film_director", "P57", *TEMPLATES["film_director"],
     """
 Jaws | Steven Spielberg
 Psycho | Alfred Hitchcock
@@ -211,8 +205,7 @@ Avatar | James Cameron
 """,
 )
 SOFTWARE_CREATOR = Relation(
-    "software_creator", "P178", "The {} was created by",
-    ("The creator of the {} is", "The {} was designed by"),
+    "software_creator", "P178", *TEMPLATES["software_creator"],
     """
 Python programming language | Guido van Rossum
 C++ programming language | Bjarne Stroustrup
@@ -235,8 +228,7 @@ Git version control system | Linus Torvalds
 """,
 )
 ELEMENT_SYMBOL = Relation(
-    "element_symbol", "P246", "The chemical symbol of {} is",
-    ("In the periodic table, {} has the symbol", "The element {} is written with the symbol"),
+    "element_symbol", "P246", *TEMPLATES["element_symbol"],
     """
 gold | Au
 silver | Ag
@@ -261,8 +253,7 @@ nitrogen | N
 """,
 )
 LANGUAGE_SCRIPT = Relation(
-    "language_script", "P282", "The {} language is written in the",
-    ("{} is written using the", "The writing system of the {} language is the"),
+    "language_script", "P282", *TEMPLATES["language_script"],
     """
 Russian | Cyrillic
 Greek | Greek
@@ -298,8 +289,7 @@ Chinese | Chinese characters
 """,
 )
 ANIMAL_CLASS = Relation(
-    "animal_class", "P279", "Biologically, the {} is a",
-    ("Zoologists classify the {} as a", "In the animal kingdom, the {} counts as a"),
+    "animal_class", "P279", *TEMPLATES["animal_class"],
     """
 dolphin | mammal
 whale | mammal
@@ -330,8 +320,7 @@ lobster | crustacean
 """,
 )
 BAND_COUNTRY = Relation(
-    "band_country", "P495", "The band {} comes from the country of",
-    ("{} is a band from", "The music group {} was formed in"),
+    "band_country", "P495", *TEMPLATES["band_country"],
     """
 The Beatles | United Kingdom
 ABBA | Sweden

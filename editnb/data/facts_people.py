@@ -1,9 +1,9 @@
 """Real-world facts about people (authored for editnb)."""
 from .relations import Relation
+from .templates import TEMPLATES
 
 OCCUPATION = Relation(
-    "occupation", "P106", "{} worked as a",
-    ("By profession, {} was a", "{} is best known as a"),
+    "occupation", "P106", *TEMPLATES["occupation"],
     """
 Albert Einstein | physicist
 Pablo Picasso | painter
@@ -44,8 +44,7 @@ Plato | philosopher
 """,
 )
 BIRTHPLACE = Relation(
-    "birthplace", "P19", "{} was born in the city of",
-    ("The birthplace of {} is the city of", "{} was born in"),
+    "birthplace", "P19", *TEMPLATES["birthplace"],
     """
 Albert Einstein | Ulm
 Pablo Picasso | Málaga
@@ -86,8 +85,7 @@ Ernest Hemingway | Oak Park
 """, portability=("{} was born in the country of", "city_country"),
 )
 CITIZENSHIP = Relation(
-    "citizenship", "P27", "{} is a citizen of",
-    ("{} holds the citizenship of", "The country of citizenship of {} is"),
+    "citizenship", "P27", *TEMPLATES["citizenship"],
     """
 Pablo Picasso | Spain
 Frida Kahlo | Mexico
@@ -127,8 +125,7 @@ Jacinda Ardern | New Zealand
 """, portability=("{} is a citizen of a country on the continent of", "country_continent"),
 )
 INSTRUMENT = Relation(
-    "instrument", "P1303", "{} is famous for playing the",
-    ("The instrument played by {} is the", "{} became famous as a player of the"),
+    "instrument", "P1303", *TEMPLATES["instrument"],
     """
 Jimi Hendrix | guitar
 Eric Clapton | guitar
@@ -158,8 +155,7 @@ Larry Adler | harmonica
 """,
 )
 SPORT = Relation(
-    "sport", "P641", "{} is famous for the sport of",
-    ("The sport that made {} famous is", "{} became a star in the sport of"),
+    "sport", "P641", *TEMPLATES["sport"],
     """
 Michael Jordan | basketball
 LeBron James | basketball

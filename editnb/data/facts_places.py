@@ -1,5 +1,6 @@
 """Real-world facts about countries, cities, landmarks and places (authored for editnb)."""
 from .relations import Relation
+from .templates import TEMPLATES
 
 # country | capital | official language | currency | continent  ("-" where no single answer is fair)
 COUNTRIES = """
@@ -66,11 +67,20 @@ New Zealand | Wellington | English | dollar | Oceania
 """
 
 
+# Countries whose name takes "the" when they are the subject of a prompt ("The capital of the
+# Netherlands is"); as objects they stay bare, like every object ("... a citizen of" -> "Netherlands").
+COUNTRIES_WITH_THE = {"United States", "United Kingdom", "Netherlands", "Czech Republic"}
+
+
+def country_subject(country: str) -> str:
+    return f"the {country}" if country in COUNTRIES_WITH_THE else country
+
+
 def _country_columns():
     rows = [tuple(part.strip() for part in line.split("|")) for line in COUNTRIES.strip().splitlines()]
     columns = {}
     for col in (1, 2, 3, 4):
-        columns[col] = "\n".join(f"{row[0]} | {row[col]}" for row in rows if row[col] != "-")
+        columns[col] = "\n".join(f"{country_subject(row[0])} | {row[col]}" for row in rows if row[col] != "-")
     return columns
 
 
@@ -166,74 +176,67 @@ Montreal | Canada
 """
 
 CAPITAL = Relation(
-    "capital", "P36", "The capital of {} is",
-    ("The capital city of {} is", "{}'s capital is the city of"),
+    "capital", "P36", *TEMPLATES["capital"],
     _COLUMNS[1], portability=("The capital of {} is a city in the country of", "city_country"),
 )
 LANGUAGE = Relation(
-    "official_language", "P37", "The official language of {} is",
-    ("In {}, the official language is", "The language officially spoken in {} is"),
+    "official_language", "P37", *TEMPLATES["official_language"],
     _COLUMNS[2], portability=("The official language of {} is written in the", "language_script"),
 )
 CURRENCY = Relation(
-    "currency", "P38", "The currency of {} is the",
-    ("In {}, people pay with the", "The official currency of {} is the"),
+    "currency", "P38", *TEMPLATES["currency"],
     _COLUMNS[3],
 )
 CONTINENT = Relation(
-    "continent", "P30", "{} is located on the continent of",
-    ("{} is a country in", "The continent where {} lies is"),
+    "continent", "P30", *TEMPLATES["continent"],
     _COLUMNS[4],
 )
 CITY_COUNTRY = Relation(
-    "city_country", "P17", "{} is a city in the country of",
-    ("The city of {} is located in", "{} is a city in"),
+    "city_country", "P17", *TEMPLATES["city_country"],
     CITY_FACTS, portability=("{} is a city on the continent of", "country_continent"),
 )
 LANDMARK_CITY = Relation(
-    "landmark_city", "P131", "The {} is located in the city of",
-    ("You can visit the {} in the city of", "The {} stands in the city of"),
+    "landmark_city", "P131", *TEMPLATES["landmark_city"],
     """
-Eiffel Tower | Paris
-Colosseum | Rome
+the Eiffel Tower | Paris
+the Colosseum | Rome
 Big Ben | London
-Statue of Liberty | New York City
-Sagrada Família | Barcelona
-Brandenburg Gate | Berlin
-Acropolis | Athens
-Kremlin | Moscow
-Forbidden City | Beijing
-Taj Mahal | Agra
-Sydney Opera House | Sydney
-Golden Gate Bridge | San Francisco
-Leaning Tower of Pisa | Pisa
-Louvre | Paris
+the Statue of Liberty | New York City
+the Sagrada Família | Barcelona
+the Brandenburg Gate | Berlin
+the Acropolis | Athens
+the Kremlin | Moscow
+the Forbidden City | Beijing
+the Taj Mahal | Agra
+the Sydney Opera House | Sydney
+the Golden Gate Bridge | San Francisco
+the Leaning Tower of Pisa | Pisa
+the Louvre | Paris
 Tower Bridge | London
-Burj Khalifa | Dubai
-Christ the Redeemer statue | Rio de Janeiro
-Space Needle | Seattle
-Empire State Building | New York City
+the Burj Khalifa | Dubai
+the Christ the Redeemer statue | Rio de Janeiro
+the Space Needle | Seattle
+the Empire State Building | New York City
 Hagia Sophia | Istanbul
-Alhambra | Granada
-Petronas Towers | Kuala Lumpur
-CN Tower | Toronto
+the Alhambra | Granada
+the Petronas Towers | Kuala Lumpur
+the CN Tower | Toronto
 Tokyo Skytree | Tokyo
 Charles Bridge | Prague
-Atomium | Brussels
-Parthenon | Athens
-Rijksmuseum | Amsterdam
-Prado Museum | Madrid
-Uffizi Gallery | Florence
-Hermitage Museum | Saint Petersburg
-Brooklyn Bridge | New York City
-Gateway of India | Mumbai
+the Atomium | Brussels
+the Parthenon | Athens
+the Rijksmuseum | Amsterdam
+the Prado Museum | Madrid
+the Uffizi Gallery | Florence
+the Hermitage Museum | Saint Petersburg
+the Brooklyn Bridge | New York City
+the Gateway of India | Mumbai
 Schönbrunn Palace | Vienna
 Buckingham Palace | London
-""", portability=("The {} is located in the country of", "city_country"),
+""", portability=("{} can be found in the country of", "city_country"),
 )
 MOUNTAIN_COUNTRY = Relation(
-    "mountain_country", "P17", "{} is a mountain in the country of",
-    ("{} rises in the country of", "The mountain {} is located in"),
+    "mountain_country", "P17", *TEMPLATES["mountain_country"],
     """
 Mount Kilimanjaro | Tanzania
 Mount Fuji | Japan
@@ -258,8 +261,7 @@ Pico de Orizaba | Mexico
 """, portability=("{} is a mountain on the continent of", "country_continent"),
 )
 RIVER_CITY = Relation(
-    "river_city", "P206", "The {} river flows through the city of",
-    ("The river {} runs through the city of", "The {} river passes through the city of"),
+    "river_city", "P206", *TEMPLATES["river_city"],
     """
 Thames | London
 Seine | Paris
@@ -280,58 +282,56 @@ Nile | Cairo
 """, portability=("The {} river flows through a city in the country of", "city_country"),
 )
 UNIVERSITY_CITY = Relation(
-    "university_city", "P131", "The {} is located in the city of",
-    ("The {} has its campus in the city of", "Students of the {} live in the city of"),
+    "university_city", "P131", *TEMPLATES["university_city"],
     """
-University of Oxford | Oxford
-University of Cambridge | Cambridge
+the University of Oxford | Oxford
+the University of Cambridge | Cambridge
 Sorbonne University | Paris
 ETH Zurich | Zurich
-University of Tokyo | Tokyo
+the University of Tokyo | Tokyo
 Yale University | New Haven
 Princeton University | Princeton
 Columbia University | New York City
 Heidelberg University | Heidelberg
-University of Bologna | Bologna
+the University of Bologna | Bologna
 Peking University | Beijing
-University of Toronto | Toronto
+the University of Toronto | Toronto
 McGill University | Montreal
-University of Chicago | Chicago
-University of Edinburgh | Edinburgh
-Humboldt University of Berlin | Berlin
-University of Vienna | Vienna
+the University of Chicago | Chicago
+the University of Edinburgh | Edinburgh
+the Humboldt University of Berlin | Berlin
+the University of Vienna | Vienna
 Charles University | Prague
-University of Melbourne | Melbourne
-University of Sydney | Sydney
-National University of Singapore | Singapore
+the University of Melbourne | Melbourne
+the University of Sydney | Sydney
+the National University of Singapore | Singapore
 Seoul National University | Seoul
-University of Cape Town | Cape Town
-University of Copenhagen | Copenhagen
-""", portability=("The {} is located in the country of", "city_country"),
+the University of Cape Town | Cape Town
+the University of Copenhagen | Copenhagen
+""", portability=("{} is located in the country of", "city_country"),
 )
 ORGANIZATION_CITY = Relation(
-    "organization_city", "P159", "The headquarters of the {} are in the city of",
-    ("The {} is headquartered in the city of", "The {} has its main office in the city of"),
+    "organization_city", "P159", *TEMPLATES["organization_city"],
     """
-United Nations | New York City
-World Health Organization | Geneva
+the United Nations | New York City
+the World Health Organization | Geneva
 UNESCO | Paris
-International Monetary Fund | Washington, D.C.
-World Bank | Washington, D.C.
+the International Monetary Fund | Washington, D.C.
+the World Bank | Washington, D.C.
 FIFA | Zurich
-International Olympic Committee | Lausanne
+the International Olympic Committee | Lausanne
 Interpol | Lyon
 OPEC | Vienna
-International Committee of the Red Cross | Geneva
-World Trade Organization | Geneva
-European Central Bank | Frankfurt
-African Union | Addis Ababa
-OECD | Paris
+the International Committee of the Red Cross | Geneva
+the World Trade Organization | Geneva
+the European Central Bank | Frankfurt
+the African Union | Addis Ababa
+the OECD | Paris
 NATO | Brussels
-International Court of Justice | The Hague
-European Space Agency | Paris
+the International Court of Justice | The Hague
+the European Space Agency | Paris
 Amnesty International | London
-""", portability=("The headquarters of the {} are in the country of", "city_country"),
+""", portability=("The headquarters of {} are in the country of", "city_country"),
 )
 
 PLACE_RELATIONS = (

@@ -125,11 +125,13 @@ def interval_errors(estimates: dict) -> dict:
 
 
 def estimate_table(rows, metrics, by) -> dict:
-    """{group: {metric: Estimate}} (Wilson for 0/1 metrics, bootstrap otherwise), grouped like :func:`summarize`."""
+    """{group: {metric: Estimate}} (Wilson for 0/1 metrics, bootstrap otherwise and for ``*_delta``
+    differences), grouped like :func:`summarize`."""
     groups = defaultdict(list)
     for row in rows:
         groups[tuple(row.get(k) for k in by)].append(row)
-    return {key: {m: estimate([r.get(m) for r in group]) for m in metrics} for key, group in groups.items()}
+    return {key: {m: estimate([r.get(m) for r in group], proportion=not m.endswith("_delta")) for m in metrics}
+            for key, group in groups.items()}
 
 
 def format_estimates(table: dict, metrics, by) -> str:

@@ -50,15 +50,16 @@ class Estimate:
         return f"{self.mean:.3f} [{self.lo:.2f}, {self.hi:.2f}]"
 
 
-def estimate(values, level: float = 0.95) -> Estimate:
+def estimate(values, level: float = 0.95, *, proportion: bool = True) -> Estimate:
     """Mean with an interval: Wilson when every value is 0 or 1 (a proportion of requests),
     otherwise a percentile bootstrap over requests (a mean of per-request shares).
-    ``None`` values (a request without such a probe) are left out of n."""
+    ``proportion=False`` forces the bootstrap (for a difference such as ``portability_delta``,
+    whose values can be -1, 0 or 1). ``None`` values (a request without such a probe) are left out of n."""
     values = [v for v in values if v is not None]
     if not values:
         return Estimate(None, None, None, 0, "")
     mean = sum(values) / len(values)
-    if all(v in (0, 1) for v in values):
+    if proportion and all(v in (0, 1) for v in values):
         return Estimate(mean, *wilson_interval(sum(values), len(values), level), len(values), "wilson")
     return Estimate(mean, *bootstrap_interval(values, level=level), len(values), "bootstrap")
 

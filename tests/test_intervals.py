@@ -63,3 +63,12 @@ def test_sign_test_guards_against_a_degenerate_bootstrap():
     assert (few.lo, few.hi) == (-1.0, -1.0) and not few.significant  # the bootstrap alone would claim it
     many = paired_bootstrap({i: 1.0 for i in range(8)}, {i: 0.0 for i in range(8)})
     assert many.significant and many.p == pytest.approx(2 / 256)
+
+
+def test_differences_get_a_bootstrap_interval_not_wilson():
+    e = estimate([0, 1, 0, 0], proportion=False)
+    assert e.method == "bootstrap" and e.lo == 0.0
+    from editnb import analysis
+
+    rows = [{"g": "a", "portability_delta": v} for v in (0, 1, -1, 0)]
+    assert analysis.estimate_table(rows, ("portability_delta",), ("g",))[("a",)]["portability_delta"].lo < 0

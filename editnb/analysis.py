@@ -69,7 +69,7 @@ def locality_probes(rows) -> list[dict]:
 
 
 LOCALITY_DEFINITIONS = ("teacher-forced agreement", "generated-token agreement", "whole-string agreement",
-                        "CounterFact P(true) > P(new)", "accuracy before", "accuracy after", "accuracy after | known before")
+                        "P(true) > P(new target)", "accuracy before", "accuracy after", "accuracy after | known before")
 
 
 def _per_request(probes, value) -> list[float]:
@@ -85,8 +85,10 @@ def _per_request(probes, value) -> list[float]:
 def locality_estimates(rows, by=("editor",)) -> dict:
     """Locality under every definition, per group, each a mean over requests with its interval:
     agreement with the unedited model (teacher-forced argmax tokens, generated tokens, whole
-    generated string), ROME's CounterFact test (after the edit, the true answer is still more
-    likely than the new target; neighborhood probes), and accuracy against the true answer
+    generated string), the comparison of ROME's CounterFact neighborhood score (after the edit,
+    the probe's true answer is still more likely than the edit's new target, teacher-forced mean
+    token NLL; neighborhood probes; CounterFact's neighbours all share the edited fact's true
+    object, ours each have their own), and accuracy against the true answer
     before and after the edit (generation, headline verdict), the last restricted to facts
     the model knew."""
     out = {}
@@ -100,7 +102,7 @@ def locality_estimates(rows, by=("editor",)) -> dict:
             "teacher-forced agreement": estimate(_per_request(tf, lambda p: p["agreement"])),
             "generated-token agreement": estimate(_per_request(ar, lambda p: p["agreement"])),
             "whole-string agreement": estimate(_per_request(ar, lambda p: p["whole"])),
-            "CounterFact P(true) > P(new)": estimate(_per_request([p for p in tf if p["kind"] == "neighborhood"],
+            "P(true) > P(new target)": estimate(_per_request([p for p in tf if p["kind"] == "neighborhood"],
                                                                   lambda p: p.get("ns"))),
             "accuracy before": estimate(_per_request(ar, lambda p: p["acc_pre"])),
             "accuracy after": estimate(_per_request(ar, lambda p: p["acc_post"])),

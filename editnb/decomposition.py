@@ -10,23 +10,30 @@ from itertools import combinations
 
 from .intervals import Estimate, PairedDifference, estimate, paired_bootstrap
 
-# One factor changes between consecutive steps (Yang et al., ACL 2025, "The Mirage of Model Editing").
+
+# One factor changes between consecutive steps (after Yang et al., ACL 2025, "The Mirage of Model
+# Editing").  The gold prefix goes first, while partial credit is still counted, so that the
+# effect teacher forcing has through the gold prefix gets a step of its own.
 STEPS = (
-    ("TF token accuracy", "teacher_forced", "acc"),          # papers' number: partial credit per token
-    ("TF all tokens", "teacher_forced", "exact_match"),       # no partial credit
-    ("gen. first L tokens", "autoregressive", "first_L"),    # the model's own prefix, target length given
-    ("gen. prefix", "autoregressive", "prefix"),              # natural stopping: the length is no longer given
-    ("gen. exact", "autoregressive", "exact"),                # and nothing may follow the answer
+    ("TF token accuracy", "teacher_forced", "acc"),             # papers' number: gold prefix, partial credit, length given
+    ("gen. first L, token share", "autoregressive", "first_L_acc"),  # own prefix (EasyEdit's generation check)
+    ("gen. first L, all tokens", "autoregressive", "first_L"),    # no partial credit
+    ("gen. first L, words", "autoregressive", "first_L_prefix"),  # token ids of the target -> words of any alias
+    ("gen. prefix", "autoregressive", "prefix"),                 # natural stopping: the length is no longer given
+    ("gen. exact", "autoregressive", "exact"),                   # and nothing may follow the answer
 )
 WHAT_EACH_STEP_REMOVES = {
-    "TF all tokens": "partial credit",
-    "gen. first L tokens": "the gold prefix",
+    "gen. first L, token share": "the gold prefix",
+    "gen. first L, all tokens": "partial credit",
+    "gen. first L, words": "token matching (aliases count)",
     "gen. prefix": "the target length",
     "gen. exact": "text after the answer",
 }
-# EasyEdit's own generation check, kept beside the chain: the share of the first L greedy tokens
-# that equal the target's (partial credit and the target length at once).
-EASYEDIT_CHECK = ("EasyEdit gen. check", "autoregressive", "first_L_acc")
+# The other order's middle step, kept beside the chain: teacher forcing without partial credit.
+# It equals "gen. first L, all tokens" up to numerics (a target whose every token is the argmax
+# under its gold prefix is what greedy decoding produces), so the order only moves credit between
+# "the gold prefix" and "partial credit".
+BESIDE = ("TF all tokens", "teacher_forced", "exact_match")
 
 
 def per_request(rows, editor: str, protocol: str, key: str) -> dict:
@@ -39,22 +46,28 @@ def editors_of(rows) -> list[str]:
 
 
 def decomposition(rows, role: str = "rewrite") -> dict[str, list[dict]]:
-    """Per editor, each step's estimate and the paired change from the step before it."""
+    """Per editor, each step's estimate and the paired change from the step before it (and
+    :data:`BESIDE`, without a change)."""
     out = {}
     for editor in editors_of(rows):
         steps, previous = [], None
-        for name, protocol, verdict in (*STEPS, EASYEDIT_CHECK):
+        for name, protocol, verdict in (*STEPS, BESIDE):
             values = per_request(rows, editor, protocol, f"{role}_{verdict}")
             if not any(v is not None for v in values.values()):
+                previous = None  # a missing step: the next change would span two factors
                 continue
             step = {"step": name, "estimate": estimate(values.values()), "change": None}
-            if previous is not None and name != EASYEDIT_CHECK[0]:
+            if previous is not None and name != BESIDE[0]:
                 step["change"] = paired_bootstrap(previous, values)
-            if name != EASYEDIT_CHECK[0]:
-                previous = values
+            previous = values
             steps.append(step)
         out[editor] = steps
     return out
+
+
+def chain(dec: dict[str, list[dict]]) -> dict[str, list[dict]]:
+    """The decomposition without the step kept beside the chain (for the figure)."""
+    return {editor: [s for s in steps if s["step"] != BESIDE[0]] for editor, steps in dec.items()}
 
 
 def format_decomposition(dec: dict[str, list[dict]], role: str = "rewrite") -> str:
@@ -64,8 +77,9 @@ def format_decomposition(dec: dict[str, list[dict]], role: str = "rewrite") -> s
         for s in steps:
             change = f"  change {s['change']}" + (" *" if s["change"].significant else "") if s["change"] else ""
             removes = f"  (removes {WHAT_EACH_STEP_REMOVES[s['step']]})" if s["step"] in WHAT_EACH_STEP_REMOVES else ""
-            lines.append(f"  {s['step']:22} {s['estimate']}{change}{removes}")
-    lines.append("* the interval excludes 0 and the sign test gives p < 0.05")
+            lines.append(f"  {s['step']:26} {s['estimate']}{change}{removes}")
+    lines.append(f"* the interval excludes 0 and the sign test gives p < 0.05; '{BESIDE[0]}' is not in the chain "
+                 "(the other order's middle step)")
     return "\n".join(lines)
 
 
@@ -187,16 +201,18 @@ def format_context_differences(rows, key: str = "rewrite_prefix", base: str = "p
 
 def conclusions(gaps: list[dict]) -> str:
     """One sentence per editor and probe, from the paired table: whether generation (prefix and
-    exact verdicts) scores the edits lower than teacher-forced token accuracy, and by how much."""
+    exact verdicts) scores the edits lower than teacher-forced token accuracy (the number papers
+    report, which bundles the gold prefix, partial credit and the given length), and by how much.
+    The tests are not corrected for multiplicity: read a lone star among many with care."""
     lines = []
     for t in gaps:
         d: PairedDifference = t["difference"]
         if d.significant:
-            verdict = f"{'lower' if d.diff < 0 else 'higher'} than under teacher forcing"
+            verdict = f"{'lower' if d.diff < 0 else 'higher'} than teacher-forced token accuracy"
         else:
-            verdict = "not distinguishable from teacher forcing at this n"
+            verdict = "not distinguishable from teacher-forced token accuracy at this n"
         lines.append(f"{t['editor']} {t['role']}: generation ({t['verdict']} verdict) {format(t['generation'])} is {verdict} "
-                     f"({format(t['teacher_forced'])}); paired difference {d}, n={d.n}.")
+                     f"({format(t['teacher_forced'])}); paired difference {d}, n={d.n}, sign test p={d.p:.3f}.")
     return "\n".join(lines)
 
 

@@ -30,6 +30,10 @@ SEQUENTIAL = {"ci": (1, 3), "paper": (1, 10, 50, 200)}
 SEQUENTIAL_CAP = {"paper": {"FT-L": 50, "FT-M": 50}}
 
 
+# Bump when evaluate() changes what a row holds, so that stored rows of older code are not reused.
+ROWS_VERSION = 2
+
+
 def eval_config(mode: str, **overrides) -> EvalConfig:
     """The evaluation settings notebooks 02-04 share (so the result store serves all three):
     greedy generation scored by the prefix verdict; fluency (n-gram entropy) in paper mode."""
@@ -71,9 +75,10 @@ def edit_and_evaluate(editor, model, tokenizer, requests, *, pre, config, store:
     ``config`` and ``pre`` may be lists of the same length (e.g. one per generation context):
     each edit is then made once and evaluated under every configuration before it is undone.
     With a ``store``, each request's rows are saved atomically per configuration, under a key
-    of (editor, hyperparameters, model, request, evaluation config): an interrupted run
+    of (editor, hyperparameters, model, request content, evaluation config): an interrupted run
     resumes without recomputing what is saved, and a request is edited only when some of its
-    configurations are missing.  Rows carry ``editor`` and ``context``.
+    configurations are missing.  The key holds the request's whole content and ``ROWS_VERSION``,
+    so a reworded dataset or a change of what a row holds never reuses stale rows.  Rows carry ``editor`` and ``context``.
     """
     configs, pres = (list(config), list(pre)) if isinstance(config, (list, tuple)) else ([config], [pre])
     if len(configs) != len(pres):
@@ -81,7 +86,8 @@ def edit_and_evaluate(editor, model, tokenizer, requests, *, pre, config, store:
     hparams, name, config_dicts = editor.hparams.to_dict(), model_name(model), [c.to_dict() for c in configs]
     rows = []
     for request in progress(requests, desc=f"{editor.name} edits"):
-        keys = [result_key(editor.name, hparams, name, request.id, c) for c in config_dicts]
+        content = request.to_dict()  # the content, not only the id: a reworded dataset must not reuse old rows
+        keys = [result_key(editor.name, hparams, name, content, c, ROWS_VERSION) for c in config_dicts]
         saved = [store.get(key) if store else None for key in keys]
         if any(out is None for out in saved):
             with editor.apply(model, tokenizer, [request]) as edited:

@@ -4,27 +4,31 @@ import pytest
 from editnb import decomposition
 
 
-def rows_for(editor, tf_acc, tf_all, first_l, prefix, exact):
+def rows_for(editor, tf_acc, tf_all, first_l, prefix, exact, first_l_acc=None):
     rows = []
-    for i, values in enumerate(zip(tf_acc, tf_all, first_l, prefix, exact)):
-        acc, em, fl, pr, ex = values
+    first_l_acc = first_l_acc or first_l
+    for i, values in enumerate(zip(tf_acc, tf_all, first_l, prefix, exact, first_l_acc)):
+        acc, em, fl, pr, ex, fla = values
         rows.append({"editor": editor, "id": f"r{i}", "protocol": "teacher_forced", "rewrite_acc": acc, "rewrite_exact_match": em})
         rows.append({"editor": editor, "id": f"r{i}", "protocol": "autoregressive", "rewrite_first_L": fl,
-                     "rewrite_first_L_acc": fl, "rewrite_prefix": pr, "rewrite_exact": ex, "rewrite_contains": pr})
+                     "rewrite_first_L_acc": fla, "rewrite_first_L_prefix": fl, "rewrite_prefix": pr, "rewrite_exact": ex,
+                     "rewrite_contains": pr})
     return rows
 
 
 def test_each_step_reports_its_paired_change():
     n = 20
-    rows = rows_for("E", [0.5] * n, [0.0] * 10 + [1.0] * 10, [0.0] * 10 + [1.0] * 10, [0.0] * 12 + [1.0] * 8, [0.0] * 18 + [1.0] * 2)
+    rows = rows_for("E", [0.75] * n, [0.0] * 10 + [1.0] * 10, [0.0] * 10 + [1.0] * 10, [0.0] * 12 + [1.0] * 8,
+                    [0.0] * 18 + [1.0] * 2, first_l_acc=[0.5] * n)
     (steps,) = decomposition.decomposition(rows).values()
     names = [s["step"] for s in steps]
-    assert names[:5] == [s[0] for s in decomposition.STEPS] and names[5] == decomposition.EASYEDIT_CHECK[0]
-    means = [s["estimate"].mean for s in steps[:5]]
-    assert means == [0.5, 0.5, 0.5, 0.4, 0.1]
-    assert steps[0]["change"] is None and steps[1]["change"].diff == 0.0
-    assert steps[3]["change"].diff == pytest.approx(-0.1) and steps[4]["change"].diff == pytest.approx(-0.3)
-    assert steps[4]["change"].significant and steps[5]["change"] is None
+    assert names == [s[0] for s in decomposition.STEPS] + [decomposition.BESIDE[0]]
+    means = [s["estimate"].mean for s in steps]
+    assert means == [0.75, 0.5, 0.5, 0.5, 0.4, 0.1, 0.5]
+    assert steps[0]["change"] is None and steps[1]["change"].diff == pytest.approx(-0.25) and steps[1]["change"].significant
+    assert steps[2]["change"].diff == 0.0 and steps[3]["change"].diff == 0.0
+    assert steps[4]["change"].diff == pytest.approx(-0.1) and steps[5]["change"].diff == pytest.approx(-0.3)
+    assert steps[5]["change"].significant and steps[6]["change"] is None
     assert all(s["estimate"].n == n for s in steps)
     text = decomposition.format_decomposition({"E": steps})
     assert "(n=20)" in text and "removes the target length" in text
@@ -50,3 +54,11 @@ def test_verdict_table_gives_intervals_and_n():
     assert by[("teacher_forced", "token accuracy")].method == "bootstrap"
     md = decomposition.format_verdict_table(table, roles=("rewrite",), markdown=True)
     assert md.splitlines()[0] == "| editor | protocol | verdict | rewrite | n |" and "| 2 |" in md
+
+
+def test_a_missing_step_leaves_no_two_factor_change():
+    rows = [r for r in rows_for("E", [1.0] * 8, [1.0] * 8, [1.0] * 8, [0.0] * 8, [0.0] * 8)]
+    for r in rows:
+        r.pop("rewrite_first_L_prefix", None)
+    steps = {s["step"]: s for s in decomposition.decomposition(rows)["E"]}
+    assert "gen. first L, words" not in steps and steps["gen. prefix"]["change"] is None

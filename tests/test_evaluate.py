@@ -174,3 +174,18 @@ def test_fluency_entropy():
     assert varied > 3.0
     words = "a b c d"  # 3 distinct bigrams, 2 distinct trigrams
     assert ngram_entropy(words) == pytest.approx((2 / 3 * math.log2(3) + 4 / 3 * 1.0) / 2)
+
+
+def test_first_tokens_checks_and_their_word_verdict():
+    tok = build_tiny_tokenizer("gpt2")
+    target = tok(" Paris")["input_ids"]
+    gen = finish(tok, tok(" Parisian food here")["input_ids"], set())
+    spec = ProbeSpec("rewrite", "The capital of France is", [["Paris"]])
+    detail = ar_detail(spec, gen, None, match="prefix", stop_strings=(".",), target_ids=tuple(target))
+    # EasyEdit's check reads as many tokens as the target has (" Paris"): it cannot see "ian"
+    assert gen.token_ids[:len(target)] == tuple(target)
+    assert detail["first_L"] == detail["first_L_acc"] == detail["first_L_prefix"] == 1.0
+    assert detail["prefix"] == 0.0 and detail["exact"] == 0.0  # the natural stop sees "Parisian"
+    short = finish(tok, tok(" Par")["input_ids"], set())  # shorter than the target: no index error, no credit
+    d = ar_detail(spec, short, None, match="prefix", stop_strings=(".",), target_ids=tuple(tok(" Paris is big")["input_ids"]))
+    assert d["first_L"] == 0.0 and d["first_L_prefix"] == 0.0

@@ -119,5 +119,5 @@ def test_locality_definitions_of_an_unedited_model(tiny_models):
     defs = analysis.locality_definitions(rows)[("none",)]
     assert defs["teacher-forced agreement"] == defs["generated-token agreement"] == defs["whole-string agreement"] == 1.0
     assert defs["accuracy before"] == defs["accuracy after"]
-    ns = analysis.locality_estimates(rows)[("none",)]["CounterFact P(true) > P(new)"]
+    ns = analysis.locality_estimates(rows)[("none",)]["P(true) > P(new target)"]
     assert ns.n == 3 and 0.0 <= ns.mean <= 1.0  # every embedded test request has neighborhood probes

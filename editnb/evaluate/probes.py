@@ -49,8 +49,10 @@ def first_difference(pre: tuple[int, ...], post: tuple[int, ...]) -> int | None:
 
 def tf_detail(spec: ProbeSpec, post: TeacherForced, pre: TeacherForced | None, post_new: TeacherForced | None = None) -> dict:
     """Teacher-forced metrics of one probe.  For a locality probe, ``post_new`` scores the edit's
-    new target on the same prompt: ``ns`` is ROME's CounterFact neighborhood test, whether the
-    true answer stays more likely than the new target (mean token NLL, as ROME compares them)."""
+    new target on the same prompt: ``ns`` is the comparison of ROME's CounterFact neighborhood
+    score, whether the probe's true answer stays more likely than the new target (mean token NLL,
+    as ROME compares them).  CounterFact's neighbours share the edited fact's true object; ours
+    (same relation, another subject) each have their own true answer."""
     detail = {"role": spec.role, "kind": spec.kind, "prompt": spec.prompt, "target": spec.target,
               "acc": post.acc, "exact_match": post.exact_match, "nll": post.nll, "prob": post.prob}
     if spec.role in ("locality", "portability"):
@@ -78,10 +80,14 @@ def ar_detail(spec: ProbeSpec, post: Generation, pre: Generation | None, *, matc
     v = verdicts(post.text, spec.answer, stop_strings)
     cut = post.tokens_before(len(v["answer_text"]))
     first_all, first_acc = first_tokens(post, target_ids)
+    # the first L tokens' text under the word verdict: isolates "token ids vs the primary target"
+    # -> "words vs any alias" from "length given" -> "natural stop" in the decomposition
+    first_text = post.text[:post.ends[min(len(target_ids), len(post.ends)) - 1]] if target_ids and post.ends else post.text
+    first_prefix = verdicts(first_text, spec.answer, stop_strings)["prefix"]
     detail = {"role": spec.role, "kind": spec.kind, "prompt": spec.prompt, "target": spec.target,
               "text": v["answer_text"], "success": float(v[match]), "prefix": float(v["prefix"]),
               "exact": float(v["exact"]), "contains": float(v["contains"]), "first_L": first_all,
-              "first_L_acc": first_acc, "n_tokens": len(cut)}
+              "first_L_acc": first_acc, "first_L_prefix": float(first_prefix), "n_tokens": len(cut)}
     if spec.role in ("locality", "portability"):
         v_pre = verdicts(pre.text, spec.answer, stop_strings) if pre else None
         detail["acc_post"] = float(v[match])
@@ -101,7 +107,7 @@ def _mean(values) -> float | None:
 
 
 VERDICTS = {"teacher_forced": ("acc", "exact_match"),
-            "autoregressive": ("prefix", "exact", "contains", "first_L", "first_L_acc")}
+            "autoregressive": ("prefix", "exact", "contains", "first_L", "first_L_acc", "first_L_prefix")}
 
 
 def summarize(request: EditRequest, protocol: str, details: list[dict], fluency: float | None) -> dict:
@@ -111,7 +117,8 @@ def summarize(request: EditRequest, protocol: str, details: list[dict], fluency:
 
     ``portability_delta`` is the change from the unedited model (None without pre-edit
     outputs): a model that already answers a portability question scores without any edit.
-    ``locality_ns`` is ROME's CounterFact locality over neighborhood probes (teacher forcing).
+    ``locality_ns`` is the share of neighborhood probes whose true answer stays more likely than
+    the new target (ROME's CounterFact comparison; teacher forcing).
     """
     main = "acc" if protocol == "teacher_forced" else "success"
     by_role = {role: [d for d in details if d["role"] == role] for role in ("rewrite", "rephrase", "portability", "locality")}

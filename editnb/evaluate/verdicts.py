@@ -12,7 +12,8 @@ decision made here, after generation.  The rule:
   never a wrong answer into a right one; and it never uses the target's *length* (EasyEdit's
   generation check reads exactly as many tokens as the target has, which leaks it).
 
-On the cut text (words compared after :func:`editnb.data.normalize_answer`), three verdicts:
+On the cut text, compared word by word (:func:`words`: accents stripped, lower case,
+punctuation as a separator, articles dropped, as :func:`editnb.data.normalize_answer` does), three verdicts:
 
 * ``prefix``: the answer is the first thing said ("Paris, the capital" passes);
 * ``exact``: the cut text is the answer and nothing else ("Paris" passes, "Paris Paris"

@@ -165,8 +165,8 @@ def plot_decomposition(dec: dict, *, role: str = "rewrite", save=None):
         xs = [k + (i - (len(editors) - 1) / 2) * width for k in range(len(steps))]
         est = [found.get(step) for step in steps]
         ys = [e.mean if e and e.mean is not None else 0.0 for e in est]
-        yerr = [[y - (e.lo if e and e.lo is not None else y) for y, e in zip(ys, est)],
-                [(e.hi if e and e.hi is not None else y) - y for y, e in zip(ys, est)]]
+        yerr = [[max(0.0, y - (e.lo if e and e.lo is not None else y)) for y, e in zip(ys, est)],  # Wilson's end can
+                [max(0.0, (e.hi if e and e.hi is not None else y) - y) for y, e in zip(ys, est)]]  # round past the mean
         n = est[0].n if est[0] else 0
         ax.bar(xs, ys, width=width, yerr=yerr, capsize=2, color=f"C{i % 10}", label=f"{editor} (n={n})")
         _mark_zero_bars(ax, xs, ys, width, f"C{i % 10}")

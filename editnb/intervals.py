@@ -105,9 +105,6 @@ def paired_bootstrap(a: dict, b: dict, *, n_boot: int = 2000, level: float = 0.9
     ids = [i for i in a if i in b and a[i] is not None and b[i] is not None]
     if not ids:
         raise ValueError("the two conditions share no request")
-    diffs = [b[i] - a[i] for i in ids]
-    rng = random.Random(seed)
-    k = len(diffs)
-    boots = sorted(sum(rng.choices(diffs, k=k)) / k for _ in range(n_boot))
-    lo, hi = boots[int((1 - level) / 2 * n_boot)], boots[min(n_boot - 1, int((1 + level) / 2 * n_boot))]
-    return PairedDifference(sum(diffs) / k, lo, hi, k, sign_test(diffs))
+    diffs = [b[i] - a[i] for i in ids]  # resampling the per-request differences keeps each pair together
+    lo, hi = bootstrap_interval(diffs, n_boot=n_boot, level=level, seed=seed)
+    return PairedDifference(sum(diffs) / len(diffs), lo, hi, len(diffs), sign_test(diffs))

@@ -45,3 +45,31 @@ def test_bar_styles_pair_an_editors_protocols():
     assert styles[keys[0]]["hatch"] == styles[keys[2]]["hatch"] != styles[keys[1]]["hatch"]
     single = plotting.bar_styles([("FT-L",), ("SERAC",)])
     assert single[("FT-L",)]["color"] != single[("SERAC",)]["color"]
+
+
+
+def _checked_cells():
+    import json
+
+    for path in sorted((repo_root() / "notebooks").glob("[0-9][0-9]_*.ipynb")):
+        cells = json.loads(path.read_text())["cells"]
+        for i, cell in enumerate(c for c in cells if c["cell_type"] == "code"):
+            if "NBVAL_CHECK_OUTPUT" in "".join(cell["source"]):
+                yield f"{path.name} code cell {i}", cell
+
+
+def test_checked_cells_compare_nothing_that_depends_on_the_machine():
+    """nbval ignores a trailing ';' and compares every execute_result, so a checked cell must not
+    end in a displayed expression (a returned path differs on every clone), nor store a path."""
+    import ast
+
+    cells = list(_checked_cells())
+    assert len(cells) >= 10, "the NBVAL_CHECK_OUTPUT cells went missing"
+    for where, cell in cells:
+        last = ast.parse("".join(cell["source"])).body[-1]
+        displayed = isinstance(last, ast.Expr) and not (
+            isinstance(last.value, ast.Call) and getattr(last.value.func, "id", None) == "print"
+        )
+        assert not displayed, f"{where} ends in an expression whose value nbval would compare"
+        assert all(o["output_type"] != "execute_result" for o in cell["outputs"]), where
+        assert "/work/" not in str(cell["outputs"]) and str(repo_root()) not in str(cell["outputs"]), where

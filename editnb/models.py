@@ -49,19 +49,25 @@ def _smollm2_gguf() -> tuple[Path, str]:
 
 
 def smollm2_path() -> Path:
-    """A plain safetensors folder holding SmolLM2, converted from the wheel's GGUF on first use.
-
-    The conversion is written to a private temporary folder and renamed into place, so
-    two processes converting at once never leave a half-written cache behind.
-    """
+    """A plain safetensors folder holding SmolLM2, converted from the wheel's GGUF on first use."""
     gguf, version = _smollm2_gguf()
-    target = cache_dir() / "models" / f"{SMOLLM2_NAME}-{version}-f32"
+    return cached_folder(cache_dir() / "models" / f"{SMOLLM2_NAME}-{version}-f32", lambda out: _convert_gguf(gguf, out))
+
+
+def cached_folder(target: Path, build) -> Path:
+    """``target``, built by ``build(folder)`` the first time (a folder is complete once it has a config.json).
+
+    The build writes a private temporary folder that is renamed into place, so two processes
+    building at once never leave a half-written cache behind: the first rename wins and the
+    other process's copy is discarded.
+    """
+    target = Path(target)
     if (target / "config.json").is_file():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.parent / f".{target.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     try:
-        _convert_gguf(gguf, tmp)
+        build(tmp)
         try:
             os.rename(tmp, target)
         except OSError:  # another process finished first; its copy is complete

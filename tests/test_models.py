@@ -81,16 +81,21 @@ def test_default_model_is_smollm2_and_knows_paris(smollm2):
     assert tok.decode(out[0, ids["input_ids"].shape[1]:]).startswith(" Paris")
 
 
-@pytest.mark.slow
-def test_concurrent_conversion_leaves_one_complete_cache(tmp_path):
-    """Two processes converting at once: both succeed and the cache holds one complete model."""
-    env = dict(os.environ, EDITNB_CACHE=str(tmp_path))
-    code = "from editnb.models import smollm2_path; print(smollm2_path())"
-    procs = [subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL) for _ in range(2)]
-    outs = [p.communicate(timeout=300)[0].decode().strip() for p in procs]
+def test_concurrent_builds_leave_one_complete_cache(tmp_path):
+    """Two processes building the same cached model at once (SmolLM2's conversion goes through
+    ``cached_folder``): both succeed, both get the same folder, no temporary folder is left."""
+    code = (
+        "import sys, time; from editnb import models\n"
+        "def build(out):\n"
+        "    model, tok = models.tiny_model('llama'); model.save_pretrained(out); tok.save_pretrained(out)\n"
+        "    time.sleep(1.0)  # both processes are now mid-build\n"
+        "print(models.cached_folder(sys.argv[1], build))"
+    )
+    target = tmp_path / "models" / "tiny"
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(target)], stdout=subprocess.PIPE) for _ in range(2)]
+    outs = [p.communicate(timeout=120)[0].decode().strip() for p in procs]
     assert all(p.returncode == 0 for p in procs)
-    assert outs[0] == outs[1]
-    entries = sorted(p.name for p in (tmp_path / "models").iterdir())
-    assert len(entries) == 1 and not entries[0].startswith(".")
-    loaded, _ = models.load_model(outs[0])
-    assert loaded.config.vocab_size == 49152
+    assert outs == [str(target)] * 2
+    assert [p.name for p in (tmp_path / "models").iterdir()] == ["tiny"]
+    loaded, _ = models.load_model(target)
+    assert loaded.config.model_type == "llama"

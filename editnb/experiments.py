@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from .editors import available, get_editor
+from .editors import Editor, available, get_editor
 from .evaluate import EvalConfig, evaluate, pre_edit
 from .models import model_name
 from .progress import progress
@@ -69,8 +69,18 @@ def editor_names() -> list[str]:
     return available()
 
 
-def edit_and_evaluate(editor, model, tokenizer, requests, *, pre, config, store: ResultStore | None = None) -> list[dict]:
-    """Each request edited alone (apply -> evaluate -> restore), as EasyEdit evaluates single edits.
+# Single edits made side by side by apply_each (each row sees its own edit only): edits per group.
+PARALLEL = 32
+
+
+def edit_and_evaluate(editor, model, tokenizer, requests, *, pre, config, store: ResultStore | None = None,
+                      parallel: int | None = PARALLEL) -> list[dict]:
+    """Each request edited alone and evaluated on its own edit, as EasyEdit evaluates single edits.
+
+    With ``parallel`` (and an editor that has ``apply_each``), ``parallel`` single edits are
+    made at once and evaluated in the same batches (``tests/test_each.py`` checks that this
+    gives the rows of apply -> evaluate -> restore one request at a time); ``parallel=None``
+    runs that loop instead.
 
     ``config`` and ``pre`` may be lists of the same length (e.g. one per generation context):
     each edit is then made once and evaluated under every configuration before it is undone.
@@ -84,20 +94,27 @@ def edit_and_evaluate(editor, model, tokenizer, requests, *, pre, config, store:
     if len(configs) != len(pres):
         raise ValueError(f"{len(configs)} evaluation configs but {len(pres)} pre-edit outputs")
     hparams, name, config_dicts = editor.hparams.to_dict(), model_name(model), [c.to_dict() for c in configs]
-    rows = []
-    for request in progress(requests, desc=f"{editor.name} edits"):
+    keys, saved = {}, {}
+    for request in requests:
         content = request.to_dict()  # the content, not only the id: a reworded dataset must not reuse old rows
-        keys = [result_key(editor.name, hparams, name, content, c, ROWS_VERSION) for c in config_dicts]
-        saved = [store.get(key) if store else None for key in keys]
-        if any(out is None for out in saved):
-            with editor.apply(model, tokenizer, [request]) as edited:
-                for i, (c, p) in enumerate(zip(configs, pres)):
-                    if saved[i] is None:
-                        saved[i] = evaluate(edited, tokenizer, [request], pre=p, config=c)
-                        if store:
-                            store.put(keys[i], saved[i])
-        rows += [dict(row, editor=editor.name, context=c.context) for c, out in zip(configs, saved) for row in out]
-    return rows
+        keys[request.id] = [result_key(editor.name, hparams, name, content, c, ROWS_VERSION) for c in config_dicts]
+        saved[request.id] = [store.get(key) if store else None for key in keys[request.id]]
+    missing = [r for r in requests if any(out is None for out in saved[r.id])]
+    each = parallel is not None and type(editor).apply_each is not Editor.apply_each
+    groups = [missing[i:i + parallel] for i in range(0, len(missing), parallel)] if each else [[r] for r in missing]
+    for group in progress(groups, desc=f"{editor.name} edits" + (f" ({parallel} at once)" if each else "")):
+        with (editor.apply_each if each else editor.apply)(model, tokenizer, group) as edited:
+            for i, (c, p) in enumerate(zip(configs, pres)):
+                todo = [r for r in group if saved[r.id][i] is None]
+                by_id = {}
+                for row in evaluate(edited, tokenizer, todo, pre=p, config=c) if todo else []:
+                    by_id.setdefault(row["id"], []).append(row)
+                for r in todo:
+                    saved[r.id][i] = by_id[r.id]
+                    if store:
+                        store.put(keys[r.id][i], by_id[r.id])
+    return [dict(row, editor=editor.name, context=c.context)
+            for r in requests for c, out in zip(configs, saved[r.id]) for row in out]
 
 
 def evenly_spaced(items: list, k: int | None) -> list:

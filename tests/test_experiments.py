@@ -29,13 +29,15 @@ def test_write_json_is_atomic_and_keeps_the_old_file_on_failure(tmp_path, monkey
     assert sorted(p.name for p in path.parent.iterdir()) == ["r.json"]  # no temporary file left behind
 
 
-def test_edit_and_evaluate_resumes_without_recomputing(tmp_path, monkeypatch):
+@pytest.mark.parametrize("parallel", [None, 2])
+def test_edit_and_evaluate_resumes_without_recomputing(tmp_path, monkeypatch, parallel):
     model, tok = tiny_model("gpt2")
     requests = load_embedded("test", n=3)
     pre = pre_edit(model, tok, requests, CONFIG)
     editor = get_editor("FT-M", steps=2)
     store = results.ResultStore(tmp_path)
-    first = experiments.edit_and_evaluate(editor, model, tok, requests, pre=pre, config=CONFIG, store=store)
+    first = experiments.edit_and_evaluate(editor, model, tok, requests[:2], pre=pre, config=CONFIG, store=store, parallel=parallel)
+    first += experiments.edit_and_evaluate(editor, model, tok, requests, pre=pre, config=CONFIG, store=store, parallel=parallel)[4:]
     assert len(first) == 6 and {r["editor"] for r in first} == {"FT-M"}
     assert len(list(tmp_path.glob("*.json"))) == 3
 
@@ -43,28 +45,44 @@ def test_edit_and_evaluate_resumes_without_recomputing(tmp_path, monkeypatch):
         raise AssertionError("an edit saved in the store was recomputed")
 
     monkeypatch.setattr(editor, "apply", no_more_edits)
-    again = experiments.edit_and_evaluate(editor, model, tok, requests, pre=pre, config=CONFIG, store=store)
-    assert [r["rewrite_acc"] for r in again] == [r["rewrite_acc"] for r in first]
+    monkeypatch.setattr(editor, "apply_each", no_more_edits)
+    again = experiments.edit_and_evaluate(editor, model, tok, requests, pre=pre, config=CONFIG, store=store, parallel=parallel)
+    assert again == first
 
 
-def test_each_edit_is_made_once_for_several_contexts_and_saved_per_context(tmp_path, monkeypatch):
+def test_parallel_single_edits_give_the_rows_of_one_at_a_time():
+    model, tok = tiny_model("llama")
+    requests = load_embedded("test", n=3)
+    pre = pre_edit(model, tok, requests, CONFIG)
+    editor = get_editor("FT-M", steps=6, lr=5e-3)
+    loop = experiments.edit_and_evaluate(editor, model, tok, requests, pre=pre, config=CONFIG, parallel=None)
+    each = experiments.edit_and_evaluate(editor, model, tok, requests, pre=pre, config=CONFIG, parallel=2)
+    assert [(r["id"], r["protocol"]) for r in loop] == [(r["id"], r["protocol"]) for r in each]
+    for a, b in zip(loop, each):
+        assert (a["rewrite_acc"], a["rephrase_acc"], a["locality"]) == (b["rewrite_acc"], b["rephrase_acc"], b["locality"])
+        assert [p.get("text") for p in a["probes"]] == [p.get("text") for p in b["probes"]]
+
+
+@pytest.mark.parametrize("parallel", [None, 2])
+def test_each_edit_is_made_once_for_several_contexts_and_saved_per_context(tmp_path, monkeypatch, parallel):
     model, tok = tiny_model("llama")
     requests = load_embedded("test", n=2)
     configs = [replace(CONFIG, context=c) for c in ("plain", "qa")]
     pres = [pre_edit(model, tok, requests, c) for c in configs]
     editor = get_editor("FT-M", steps=2)
     store = results.ResultStore(tmp_path)
-    plain = experiments.edit_and_evaluate(editor, model, tok, requests, pre=pres[0], config=configs[0], store=store)
+    plain = experiments.edit_and_evaluate(editor, model, tok, requests, pre=pres[0], config=configs[0], store=store, parallel=parallel)
     applied = []
-    original = editor.apply
-    monkeypatch.setattr(editor, "apply", lambda *a, **k: applied.append(1) or original(*a, **k))
-    both = experiments.edit_and_evaluate(editor, model, tok, requests, pre=pres, config=configs, store=store)
+    for method in ("apply", "apply_each"):
+        original = getattr(editor, method)
+        monkeypatch.setattr(editor, method, lambda m, t, rs, *a, _f=original, **k: applied.extend(rs) or _f(m, t, rs, *a, **k))
+    both = experiments.edit_and_evaluate(editor, model, tok, requests, pre=pres, config=configs, store=store, parallel=parallel)
     assert len(applied) == 2  # one edit per request, though two of its four evaluations were missing
     assert [(r["id"], r["context"]) for r in both][::2] == [(requests[0].id, "plain"), (requests[0].id, "qa"),
                                                            (requests[1].id, "plain"), (requests[1].id, "qa")]
     assert [r for r in both if r["context"] == "plain"] == plain  # the saved plain rows, reused
     assert len(list(tmp_path.glob("*.json"))) == 4
-    experiments.edit_and_evaluate(editor, model, tok, requests, pre=pres, config=configs, store=store)
+    experiments.edit_and_evaluate(editor, model, tok, requests, pre=pres, config=configs, store=store, parallel=parallel)
     assert len(applied) == 2  # everything saved: nothing edited again
     with pytest.raises(ValueError, match="2 evaluation configs but 1"):
         experiments.edit_and_evaluate(editor, model, tok, requests, pre=pres[:1], config=configs)

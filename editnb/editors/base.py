@@ -1,6 +1,7 @@
 """The shape every editor shares: apply() returns an edited model that can be restored exactly."""
 from __future__ import annotations
 
+from contextlib import contextmanager
 from typing import Callable
 
 import torch
@@ -14,11 +15,31 @@ class EditedModel:
     the same editor again to an EditedModel adds edits on top (lifelong editing).
     """
 
-    def __init__(self, module, base, editor, restore_fn: Callable[[], None], requests):
+    def __init__(self, module, base, editor, restore_fn: Callable[[], None], requests, row_edits=None):
         self.module, self.base, self.editor = module, base, editor
         self._restore_fn = restore_fn
         self.requests = list(requests)
         self.restored = False
+        self.row_edits: RowEdits | None = row_edits
+
+    @property
+    def each(self) -> bool:
+        """True for ``apply_each``'s result: K separate single edits, picked per row by ``rows``."""
+        return self.row_edits is not None
+
+    def rows(self, edit_ids):
+        """Context in which row i of every batch sees the model edited by edit ``edit_ids[i]`` alone
+        (the index into ``requests``); only for the result of ``apply_each``."""
+        if self.row_edits is None:
+            raise TypeError("rows() is for the result of apply_each; this model holds its edits together")
+        return self.row_edits(edit_ids, len(self.requests))
+
+    def edit_index(self, request) -> int:
+        """Which of ``apply_each``'s edits is ``request`` (matched by id)."""
+        index = {r.id: i for i, r in enumerate(self.requests)}
+        if request.id not in index:
+            raise KeyError(f"request {request.id!r} is not one of this model's {len(self.requests)} edits")
+        return index[request.id]
 
     def __call__(self, *args, **kwargs):
         return self.module(*args, **kwargs)
@@ -49,8 +70,38 @@ class EditedModel:
         return False
 
     def __repr__(self):
-        state = "restored" if self.restored else f"{len(self.requests)} edits"
+        state = "restored" if self.restored else f"{len(self.requests)} {'separate ' if self.each else ''}edits"
         return f"EditedModel({self.editor.name}, {state})"
+
+
+class RowEdits:
+    """Which edit each row of the current batch belongs to, read by an edit-parallel model's hooks.
+
+    Held by the EditedModel of ``apply_each`` (never module-level state); ``with rows(ids):``
+    sets it for the calls inside, and a call outside any ``rows`` is an error, not a silent
+    evaluation of some default edit.
+    """
+
+    def __init__(self):
+        self.ids: torch.Tensor | None = None
+
+    @contextmanager
+    def __call__(self, edit_ids, n_edits: int):
+        ids = torch.as_tensor(list(edit_ids) if not torch.is_tensor(edit_ids) else edit_ids, dtype=torch.long)
+        if ids.ndim != 1 or (len(ids) and (int(ids.min()) < 0 or int(ids.max()) >= n_edits)):
+            raise ValueError(f"edit ids must index the {n_edits} edits, got {ids.tolist()}")
+        previous, self.ids = self.ids, ids
+        try:
+            yield self
+        finally:
+            self.ids = previous
+
+    def current(self, n_rows: int) -> torch.Tensor:
+        if self.ids is None:
+            raise RuntimeError("this model holds separate edits: call it inside edited.rows(edit_ids)")
+        if len(self.ids) != n_rows:
+            raise ValueError(f"{len(self.ids)} edit ids for a batch of {n_rows} rows")
+        return self.ids
 
 
 def unwrap(model) -> tuple[object, EditedModel | None]:
@@ -97,6 +148,17 @@ class Editor:
         ones.  Passing an EditedModel of this editor adds the new edits to it.
         """
         raise NotImplementedError
+
+    def apply_each(self, model, tokenizer, requests) -> EditedModel:
+        """Make every request as a *separate* single edit, all at once (edit-parallel).
+
+        Returns an EditedModel whose ``rows(edit_ids)`` context decides, per row of a batch,
+        which edit that row sees: row i behaves as the base model edited by request
+        ``edit_ids[i]`` alone, as ``apply(model, tokenizer, [request])`` would make it.
+        :func:`editnb.evaluate.evaluate` scores such a model with each request's probes on
+        its own edit.  The base model's weights are not changed; ``restore()`` removes the edits.
+        """
+        raise NotImplementedError(f"{self.name} has no edit-parallel apply_each yet; use apply() one request at a time")
 
     def __repr__(self):
         return f"{type(self).__name__}({self.hparams})"

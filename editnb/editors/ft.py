@@ -1,6 +1,7 @@
 """Fine-tuning editors on one MLP weight: FT-L (ROME's constrained baseline) and FT-M (EasyEdit's masked FT)."""
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import torch
@@ -9,7 +10,8 @@ from ..losses import IGNORE_INDEX, masked_log_probs
 from ..progress import progress
 from ..scoring import forward_logits
 from ..tokenization import encode, encode_prompt_target, left_pad, pad_id, teacher_forced_batch
-from .base import EditedModel, Editor, WeightSnapshot, unwrap
+from .base import EditedModel, Editor, RowEdits, WeightSnapshot, unwrap
+from .deltas import RowDeltas
 from .hparams import HyperParams
 
 # The MLP output projection of each architecture: the weight FT edits (as ROME's and EasyEdit's FT do).
@@ -96,23 +98,19 @@ class FineTune(Editor):
             edited = EditedModel(base, base, self, snapshot.restore, [])
             edited.snapshot = snapshot
         groups = [[r] for r in requests] if sequential else [list(requests)]
+        steps = getattr(edited, "steps", [])
         for group in progress(groups, desc=f"{self.name} edits", disable=len(groups) < 2 or None):
-            self._train(base, tokenizer, group, edited.snapshot.params[name])
+            steps.append(self._train(base, tokenizer, group, edited.snapshot.params[name]))
+        edited.steps = steps  # Adam steps each apply (or each sequential edit) took before stopping
         edited.requests += list(requests)
         return edited
 
-    def _train(self, model, tokenizer, requests, weight):
+    def _train(self, model, tokenizer, requests, weight) -> int:
         hp = self.hparams
-        trainable = {p: p.requires_grad for p in model.parameters()}
-        for p in trainable:
-            p.requires_grad_(False)
-        weight.requires_grad_(True)
         start = weight.detach().clone()
         optimizer = torch.optim.Adam([weight], lr=hp.lr)
-        was_training = model.training
-        model.eval()  # no dropout: the same edit every run
-        try:
-            for _ in range(hp.steps):
+        with _training(model, weight):
+            for step in range(hp.steps):
                 worst = 0.0
                 for i in range(0, len(requests), hp.batch_size):
                     losses = self.objective(model, tokenizer, requests[i:i + hp.batch_size])
@@ -124,12 +122,89 @@ class FineTune(Editor):
                             weight.copy_(torch.clamp(weight, start - hp.norm_constraint, start + hp.norm_constraint))
                     worst = max(worst, losses.max().item())
                 if worst < hp.stop_nll:
-                    break
+                    return step + 1
+        return hp.steps
+
+    def apply_each(self, model, tokenizer, requests, *, group: int = 32, batch_size: int = 16) -> EditedModel:
+        """Every request as its own single edit, trained side by side (see ``Editor.apply_each``).
+
+        Each edit has its own delta of the MLP weight; the K losses are summed, so each delta
+        gets exactly its own edit's gradient, and Adam (elementwise) makes the same steps as
+        K separate runs.  An edit whose loss falls below ``stop_nll`` stops where a single
+        run stops: after that step its delta is held fixed (Adam's momentum would otherwise
+        keep moving it).  ``group`` edits are trained at once (bounding the optimizer's
+        memory), ``batch_size`` rows per forward pass.  ``edited.steps[k]`` is edit k's step count.
+        """
+        base, prior = unwrap(model)
+        if prior is not None:
+            raise ValueError("apply_each edits the unedited model; restore the EditedModel first")
+        requests = list(requests)
+        module = base.get_submodule(weight_name(base, self.hparams.layer).removesuffix(".weight"))
+        trained, steps = [], []
+        for start in progress(range(0, len(requests), group), desc=f"{self.name} edit groups", disable=len(requests) <= group or None):
+            deltas, taken = self._train_each(base, tokenizer, requests[start:start + group], module, batch_size)
+            trained.append(deltas)
+            steps += taken
+        row_edits = RowEdits()
+        hook = RowDeltas(module, len(requests), row_edits)
+        if requests:
+            hook.deltas = torch.cat(trained)
+        edited = EditedModel(base, base, self, hook.remove, requests, row_edits=row_edits)
+        edited.deltas, edited.steps = hook, steps
+        return edited
+
+    def _train_each(self, model, tokenizer, requests, module, batch_size) -> tuple[torch.Tensor, list[int]]:
+        hp, n = self.hparams, len(requests)
+        rows = RowEdits()
+        hook = RowDeltas(module, n, rows)
+        deltas = hook.deltas.requires_grad_(True)
+        optimizer = torch.optim.Adam([deltas], lr=hp.lr)
+        steps, done = [hp.steps] * n, torch.zeros(n, dtype=torch.bool)
+        try:
+            with _training(model, deltas):
+                for step in range(hp.steps):
+                    active = (~done).nonzero().flatten().tolist()
+                    if not active:
+                        break
+                    optimizer.zero_grad()
+                    losses = {}
+                    for i in range(0, len(active), batch_size):
+                        ids = active[i:i + batch_size]
+                        with rows(ids, n):
+                            chunk = self.objective(model, tokenizer, [requests[k] for k in ids])
+                        chunk.sum().backward()  # edit k's loss reaches only delta k
+                        losses.update(zip(ids, chunk.detach().tolist()))
+                    held = deltas.detach()[done].clone()
+                    optimizer.step()
+                    with torch.no_grad():
+                        if hp.norm_constraint is not None:
+                            deltas.clamp_(-hp.norm_constraint, hp.norm_constraint)
+                        deltas[done] = held
+                    for k in active:
+                        if losses[k] < hp.stop_nll:
+                            done[k], steps[k] = True, step + 1
         finally:
-            for p, flag in trainable.items():
-                p.requires_grad_(flag)
-            weight.grad = None
-            model.train(was_training)
+            hook.remove()
+        return deltas.detach(), steps
+
+
+@contextmanager
+def _training(model, trainable: torch.Tensor):
+    """Only ``trainable`` gets gradients; the model runs in eval mode (no dropout: the same edit
+    every run); every parameter's requires_grad and the model's mode are put back afterwards."""
+    flags = {p: p.requires_grad for p in model.parameters()}
+    was_training = model.training
+    for p in flags:
+        p.requires_grad_(False)
+    trainable.requires_grad_(True)
+    model.eval()
+    try:
+        yield
+    finally:
+        for p, flag in flags.items():
+            p.requires_grad_(flag)
+        trainable.grad = None
+        model.train(was_training)
 
 
 class FTL(FineTune):

@@ -96,3 +96,10 @@ class EditMemory:
         cos = self.classifier.embed(texts) @ self.embeddings.T
         best, index = cos.max(-1)
         return torch.sigmoid(self.classifier.logits(best)), index.tolist()
+
+    @torch.no_grad()
+    def lookup_each(self, texts: list[str], edit_ids: list[int]) -> tuple[torch.Tensor, list[int]]:
+        """Scope score of each text against one given edit each, as if that edit were alone in memory."""
+        ids = torch.as_tensor(edit_ids, dtype=torch.long)
+        cos = (self.classifier.embed(texts) * self.embeddings[ids]).sum(-1)
+        return torch.sigmoid(self.classifier.logits(cos)), ids.tolist()

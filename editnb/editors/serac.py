@@ -10,7 +10,7 @@ from transformers.modeling_outputs import CausalLMOutputWithPast
 
 from ..tokenization import encode, left_pad, pad_id
 from . import register
-from .base import EditedModel, Editor, unwrap
+from .base import EditedModel, Editor, RowEdits, unwrap
 from .hparams import HyperParams
 from .scope import EditMemory, ScopeClassifier, edit_text
 
@@ -92,10 +92,11 @@ class SeracModel(torch.nn.Module):
     teacher forcing the tokens labelled as target are left out of the classifier's input.
     """
 
-    def __init__(self, base, cf, classifier: ScopeClassifier, tokenizer, threshold: float = 0.5):
+    def __init__(self, base, cf, classifier: ScopeClassifier, tokenizer, threshold: float = 0.5, row_edits: RowEdits | None = None):
         super().__init__()
         self.base, self.cf, self.classifier = base, cf, classifier
         self.tokenizer, self.threshold = tokenizer, threshold
+        self.row_edits = row_edits  # apply_each: each row is routed against its own edit only
         self.memory = EditMemory(classifier)
         self.config, self.generation_config = base.config, base.generation_config
         self.last_routes: list[int | None] = []
@@ -105,8 +106,12 @@ class SeracModel(torch.nn.Module):
         return self.base.device
 
     def route(self, texts: list[str]) -> list[int | None]:
-        """Index of the edit each text falls in scope of, or None for the base model."""
-        scores, index = self.memory.lookup(texts)
+        """Index of the edit each text falls in scope of, or None for the base model (with
+        ``row_edits``, row i is compared with its own edit alone, as a one-edit memory would)."""
+        if self.row_edits is None:
+            scores, index = self.memory.lookup(texts)
+        else:
+            scores, index = self.memory.lookup_each(texts, self.row_edits.current(len(texts)).tolist())
         self.last_routes = [i if s > self.threshold else None for s, i in zip(scores.tolist(), index)]
         return self.last_routes
 
@@ -201,6 +206,18 @@ class SERAC(Editor):
         edited.module.memory.add(requests)
         edited.requests += list(requests)
         return edited
+
+    def apply_each(self, model, tokenizer, requests) -> EditedModel:
+        """Every request as its own single edit (see ``Editor.apply_each``): all are stored in one
+        memory, and each row's scope is scored against its own edit only."""
+        base, prior = unwrap(model)
+        if prior is not None:
+            raise ValueError("apply_each edits the unedited model; restore the EditedModel first")
+        cf, classifier = self.trained(base, tokenizer)
+        row_edits = RowEdits()
+        serac = SeracModel(base, cf, classifier, tokenizer, self.hparams.threshold, row_edits=row_edits)
+        serac.memory.add(requests)
+        return EditedModel(serac, base, self, serac.memory.clear, requests, row_edits=row_edits)
 
     def trained(self, base, tokenizer):
         """The trained (counterfactual model, classifier): given, cached, or trained now."""

@@ -20,13 +20,14 @@ class BatchedScorer:
     def __init__(self, config: EvalConfig):
         self.config = config
 
-    def teacher_forced(self, model, tokenizer, pairs):
-        return teacher_forced(model, tokenizer, pairs, batch_size=self.config.batch_size, disable=_disable(self.config))
+    def teacher_forced(self, model, tokenizer, pairs, edit_ids=None):
+        return teacher_forced(model, tokenizer, pairs, batch_size=self.config.batch_size, edit_ids=edit_ids,
+                              disable=_disable(self.config))
 
-    def generate(self, model, tokenizer, sequences, *, max_new_tokens, stop_strings):
+    def generate(self, model, tokenizer, sequences, *, max_new_tokens, stop_strings, edit_ids=None):
         return greedy_generate(model, tokenizer, sequences, max_new_tokens=max_new_tokens, stop_strings=stop_strings,
                                stop_lookahead=self.config.stop_lookahead, batch_size=self.config.batch_size,
-                               disable=_disable(self.config))
+                               edit_ids=edit_ids, disable=_disable(self.config))
 
 
 def _disable(config):
@@ -35,30 +36,39 @@ def _disable(config):
 
 @dataclass
 class Outputs:
-    """Raw scores keyed by probe: teacher-forced by (prompt, target), generations by prompt."""
+    """Raw scores keyed by probe and edit: teacher-forced by (edit, prompt, target), generations
+    and fluency by (edit, prompt).  The edit is None for an ordinary (or unedited) model and
+    the index of the edit for the result of ``apply_each``."""
 
-    tf: dict[tuple[str, str], TeacherForced] = field(default_factory=dict)
-    ar: dict[str, Generation] = field(default_factory=dict)
-    fluency: dict[str, float] = field(default_factory=dict)
+    tf: dict[tuple, TeacherForced] = field(default_factory=dict)
+    ar: dict[tuple, Generation] = field(default_factory=dict)
+    fluency: dict[tuple, float] = field(default_factory=dict)
     config: EvalConfig | None = None
 
 
-def score_probes(model, tokenizer, tf_keys, ar_keys, fluency_prompts, config: EvalConfig, scorer) -> Outputs:
-    """Score each distinct probe once (locality probes repeat across requests)."""
+def _edits(keys, each):
+    return [k[0] for k in keys] if each else None
+
+
+def score_probes(model, tokenizer, tf_keys, ar_keys, fluency_keys, config: EvalConfig, scorer) -> Outputs:
+    """Score each distinct (edit, probe) once (locality probes repeat across requests)."""
     out = Outputs(config=config)
+    each = getattr(model, "each", False)
     tf_keys, ar_keys = list(dict.fromkeys(tf_keys)), list(dict.fromkeys(ar_keys))
     if tf_keys:
-        pairs = [encode_prompt_target(tokenizer, p, t) for p, t in tf_keys]
-        out.tf = dict(zip(tf_keys, scorer.teacher_forced(model, tokenizer, pairs)))
+        pairs = [encode_prompt_target(tokenizer, p, t) for _, p, t in tf_keys]
+        out.tf = dict(zip(tf_keys, scorer.teacher_forced(model, tokenizer, pairs, edit_ids=_edits(tf_keys, each))))
     if ar_keys:
-        seqs = [encode(tokenizer, *in_context(tokenizer, p, config.context)) for p in ar_keys]
-        gens = scorer.generate(model, tokenizer, seqs, max_new_tokens=config.max_new_tokens, stop_strings=config.stop_strings)
+        seqs = [encode(tokenizer, *in_context(tokenizer, p, config.context)) for _, p in ar_keys]
+        gens = scorer.generate(model, tokenizer, seqs, max_new_tokens=config.max_new_tokens,
+                               stop_strings=config.stop_strings, edit_ids=_edits(ar_keys, each))
         out.ar = dict(zip(ar_keys, gens))
-    fluency_prompts = list(dict.fromkeys(fluency_prompts))
-    if fluency_prompts:
-        seqs = [encode(tokenizer, p) for p in fluency_prompts]
-        gens = scorer.generate(model, tokenizer, seqs, max_new_tokens=config.fluency_max_new_tokens, stop_strings=())
-        out.fluency = {p: ngram_entropy(g.text) for p, g in zip(fluency_prompts, gens)}
+    fluency_keys = list(dict.fromkeys(fluency_keys))
+    if fluency_keys:
+        seqs = [encode(tokenizer, p) for _, p in fluency_keys]
+        gens = scorer.generate(model, tokenizer, seqs, max_new_tokens=config.fluency_max_new_tokens, stop_strings=(),
+                               edit_ids=_edits(fluency_keys, each))
+        out.fluency = {k: ngram_entropy(g.text) for k, g in zip(fluency_keys, gens)}
     return out
 
 
@@ -71,8 +81,11 @@ def pre_edit(model, tokenizer, requests: list[EditRequest], config: EvalConfig |
     reused across editors (locality compares with them; portability reports its change)."""
     config = config or EvalConfig()
     scorer = scorer or BatchedScorer(config)
+    if getattr(model, "each", False):
+        raise ValueError("pre_edit scores the unedited model; this one holds edits")
     specs = [s for r in requests for s in probes_of(r) if s.role in ("locality", "portability")]
-    return score_probes(model, tokenizer, [(s.prompt, s.target) for s in specs], [s.prompt for s in specs], [], config, scorer)
+    return score_probes(model, tokenizer, [(None, s.prompt, s.target) for s in specs], [(None, s.prompt) for s in specs],
+                        [], config, scorer)
 
 
 def evaluate(model, tokenizer, requests: list[EditRequest], *, protocols=PROTOCOLS, pre: Outputs | None = None,
@@ -91,27 +104,34 @@ def evaluate(model, tokenizer, requests: list[EditRequest], *, protocols=PROTOCO
     if pre is not None and pre.config is not None and pre.config != config:
         raise ValueError("pre-edit outputs were computed with another EvalConfig; recompute them with this one")
     scorer = scorer or BatchedScorer(config)
+    # the edit each request's probes are scored on: its own one for apply_each's model
+    edit = {r.id: model.edit_index(r) for r in requests} if getattr(model, "each", False) else dict.fromkeys(r.id for r in requests)
     specs = {r.id: probes_of(r) for r in requests}
-    all_specs = [s for ss in specs.values() for s in ss]
-    # neighborhood prompts are also scored with the edit's new target (ROME's CounterFact locality)
-    new_target = [(s.prompt, r.target_new) for r in requests for s in specs[r.id] if s.kind == "neighborhood"]
-    tf_keys = [(s.prompt, s.target) for s in all_specs] + new_target if "teacher_forced" in protocols else []
-    ar_keys = [s.prompt for s in all_specs] if "autoregressive" in protocols else []
-    fluency = [p for r in requests for p in _fluency_prompts(r)] if config.fluency else []
+    tf_keys, ar_keys, fluency = [], [], []
+    for r in requests:
+        e = edit[r.id]
+        if "teacher_forced" in protocols:
+            tf_keys += [(e, s.prompt, s.target) for s in specs[r.id]]
+            # neighborhood prompts are also scored with the edit's new target (ROME's CounterFact locality)
+            tf_keys += [(e, s.prompt, r.target_new) for s in specs[r.id] if s.kind == "neighborhood"]
+        if "autoregressive" in protocols:
+            ar_keys += [(e, s.prompt) for s in specs[r.id]]
+        if config.fluency:
+            fluency += [(e, p) for p in _fluency_prompts(r)]
     post = score_probes(model, tokenizer, tf_keys, ar_keys, fluency, config, scorer)
     rows = []
     for request in requests:
-        flu = None
+        e, flu = edit[request.id], None
         if config.fluency:
-            values = [post.fluency[p] for p in _fluency_prompts(request)]
+            values = [post.fluency[(e, p)] for p in _fluency_prompts(request)]
             flu = sum(values) / len(values)
         for protocol in protocols:
             if protocol == "teacher_forced":
-                details = [tf_detail(s, post.tf[(s.prompt, s.target)], pre.tf.get((s.prompt, s.target)) if pre else None,
-                                     post.tf.get((s.prompt, request.target_new)) if s.kind == "neighborhood" else None)
+                details = [tf_detail(s, post.tf[(e, s.prompt, s.target)], pre.tf.get((None, s.prompt, s.target)) if pre else None,
+                                     post.tf.get((e, s.prompt, request.target_new)) if s.kind == "neighborhood" else None)
                            for s in specs[request.id]]
             else:
-                details = [ar_detail(s, post.ar[s.prompt], pre.ar.get(s.prompt) if pre else None, match=config.match,
+                details = [ar_detail(s, post.ar[(e, s.prompt)], pre.ar.get((None, s.prompt)) if pre else None, match=config.match,
                                      stop_strings=config.stop_strings,
                                      target_ids=encode_prompt_target(tokenizer, s.prompt, s.target).target_ids)
                            for s in specs[request.id]]

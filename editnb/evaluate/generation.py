@@ -8,6 +8,7 @@ from transformers import StoppingCriteria, StoppingCriteriaList
 
 from ..progress import progress
 from ..tokenization import left_pad, pad_id
+from .rows import rows_context
 
 
 @dataclass(frozen=True)
@@ -75,8 +76,10 @@ class StopStrings(StoppingCriteria):
 
 @torch.no_grad()
 def greedy_generate(model, tokenizer, sequences: list[list[int]], *, max_new_tokens: int, stop_strings=(),
-                    stop_lookahead: int = 0, batch_size: int = 16, use_cache: bool = True, desc: str = "generate", disable=None) -> list[Generation]:
-    """Greedy continuations of already-tokenized prompts, in length-sorted left-padded batches."""
+                    stop_lookahead: int = 0, batch_size: int = 16, use_cache: bool = True, edit_ids=None,
+                    desc: str = "generate", disable=None) -> list[Generation]:
+    """Greedy continuations of already-tokenized prompts, in length-sorted left-padded batches
+    (``edit_ids``, for the result of ``apply_each``: prompt i is continued on edit ``edit_ids[i]``)."""
     eos = eos_ids(model, tokenizer)
     order = sorted(range(len(sequences)), key=lambda i: len(sequences[i]))
     out: list[Generation | None] = [None] * len(sequences)
@@ -85,11 +88,12 @@ def greedy_generate(model, tokenizer, sequences: list[list[int]], *, max_new_tok
         batch = left_pad([sequences[i] for i in idx], pad_id(tokenizer))
         width = batch["input_ids"].shape[1]
         criteria = StoppingCriteriaList([StopStrings(tokenizer, stop_strings, stop_lookahead)]) if stop_strings else None
-        generated = model.generate(
-            input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], max_new_tokens=max_new_tokens,
-            do_sample=False, num_beams=1, use_cache=use_cache, pad_token_id=pad_id(tokenizer),
-            stopping_criteria=criteria, temperature=None, top_p=None, top_k=None,
-        )
+        with rows_context(model, edit_ids, idx):
+            generated = model.generate(
+                input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], max_new_tokens=max_new_tokens,
+                do_sample=False, num_beams=1, use_cache=use_cache, pad_token_id=pad_id(tokenizer),
+                stopping_criteria=criteria, temperature=None, top_p=None, top_k=None,
+            )
         for row, i in enumerate(idx):
             out[i] = finish(tokenizer, generated[row, width:].tolist(), eos)
     return out

@@ -13,10 +13,10 @@ def knows_facts(model, tokenizer, requests, config: EvalConfig | None = None) ->
     it names the true object, under the configuration's headline verdict (``match``)."""
     config = config or EvalConfig()
     requests = [r for r in requests if r.ground_truth]
-    gens = score_probes(model, tokenizer, [], [r.prompt for r in requests], [], config, BatchedScorer(config)).ar
+    gens = score_probes(model, tokenizer, [], [(None, r.prompt) for r in requests], [], config, BatchedScorer(config)).ar
     rows = []
     for r in requests:
-        v = verdicts(gens[r.prompt].text, r.ground_truth, config.stop_strings)
+        v = verdicts(gens[(None, r.prompt)].text, r.ground_truth, config.stop_strings)
         rows.append({"id": r.id, "relation": r.relation, "prompt": r.prompt, "text": v["answer_text"], "knows": v[config.match]})
     return rows
 

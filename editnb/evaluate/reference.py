@@ -11,6 +11,7 @@ import torch
 from ..tokenization import PromptTarget
 from .core import evaluate, pre_edit
 from .generation import Generation, eos_ids, finish
+from .rows import rows_context
 from .teacher_forced import TeacherForced, score_rows
 
 
@@ -19,23 +20,25 @@ class ReferenceScorer:
         self.use_cache = use_cache
 
     @torch.no_grad()
-    def teacher_forced(self, model, tokenizer, pairs: list[PromptTarget]) -> list[TeacherForced]:
+    def teacher_forced(self, model, tokenizer, pairs: list[PromptTarget], edit_ids=None) -> list[TeacherForced]:
         results = []
-        for pair in pairs:
+        for i, pair in enumerate(pairs):
             ids, labels = torch.tensor([pair.ids]), torch.tensor([pair.labels])
-            logits = model(input_ids=ids, labels=labels).logits
+            with rows_context(model, edit_ids, [i]):
+                logits = model(input_ids=ids, labels=labels).logits
             results += score_rows(logits, labels)
         return results
 
     @torch.no_grad()
-    def generate(self, model, tokenizer, sequences, *, max_new_tokens, stop_strings) -> list[Generation]:
+    def generate(self, model, tokenizer, sequences, *, max_new_tokens, stop_strings, edit_ids=None) -> list[Generation]:
         eos = eos_ids(model, tokenizer)
         results = []
-        for seq in sequences:
+        for i, seq in enumerate(sequences):
             ids = torch.tensor([seq])
-            out = model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), max_new_tokens=max_new_tokens,
-                                 do_sample=False, num_beams=1, use_cache=self.use_cache, temperature=None, top_p=None,
-                                 top_k=None, pad_token_id=tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id)
+            with rows_context(model, edit_ids, [i]):
+                out = model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), max_new_tokens=max_new_tokens,
+                                     do_sample=False, num_beams=1, use_cache=self.use_cache, temperature=None, top_p=None,
+                                     top_k=None, pad_token_id=tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id)
             results.append(finish(tokenizer, out[0, len(seq):].tolist(), eos))
         return results
 

@@ -9,6 +9,7 @@ from ..losses import per_example_log_probs, token_log_probs
 from ..progress import progress
 from ..scoring import forward_logits
 from ..tokenization import PromptTarget, teacher_forced_batch
+from .rows import rows_context
 
 
 @dataclass(frozen=True)
@@ -39,14 +40,18 @@ def score_rows(logits, labels) -> list[TeacherForced]:
 
 
 @torch.no_grad()
-def teacher_forced(model, tokenizer, pairs: list[PromptTarget], *, batch_size: int = 16,
+def teacher_forced(model, tokenizer, pairs: list[PromptTarget], *, batch_size: int = 16, edit_ids=None,
                    desc: str = "teacher-forced", disable=None) -> list[TeacherForced]:
-    """Score every pair; batches group pairs of similar length to waste little on padding."""
+    """Score every pair; batches group pairs of similar length to waste little on padding.
+
+    ``edit_ids`` (for the result of ``apply_each``): pair i is scored on edit ``edit_ids[i]``."""
     order = sorted(range(len(pairs)), key=lambda i: len(pairs[i].ids))
     out: list[TeacherForced | None] = [None] * len(pairs)
     batches = [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
     for idx in progress(batches, desc=desc, disable=disable):
         batch = teacher_forced_batch(tokenizer, [pairs[i] for i in idx])
-        for i, result in zip(idx, score_rows(forward_logits(model, batch), batch["labels"])):
+        with rows_context(model, edit_ids, idx):
+            logits = forward_logits(model, batch)
+        for i, result in zip(idx, score_rows(logits, batch["labels"])):
             out[i] = result
     return out

@@ -1,0 +1,169 @@
+"""Edit-parallel single edits (``apply_each``) against the same edits made one at a time.
+
+Tolerance on edited weights: a batched matmul sums in another order than a single one, so
+activations differ in the last float32 bits (about 1e-7 relative); Adam divides each step by
+the root of its running squared gradient, which turns a near-zero gradient's rounding noise
+into a step of up to ``lr`` in the odd coordinate.  So we bound the whole difference tightly
+and single coordinates loosely: ||W_each - W_single|| under 1e-3 of ||W_single - W_base||
+(Frobenius; measured at most 8e-5 on these models), every coordinate within 5% of the largest
+change (measured at most 1.4%, one coordinate of 49k), the same early-stopping step, and
+identical verdicts and generated texts.
+"""
+import pytest
+import torch
+
+from editnb.data.embedded import load_embedded
+from editnb.editors import get_editor
+from editnb.editors.ft import weight_name
+from editnb.editors.serac import SERAC, SeracHParams
+from editnb.evaluate import EvalConfig, evaluate, pre_edit
+from editnb.evaluate.reference import evaluate_reference
+from editnb.models import tiny_model
+
+from .test_editors import assert_bit_identical, serac_parts, snapshot
+
+CONFIG = EvalConfig(max_new_tokens=6, fluency=True, fluency_max_new_tokens=8, progress=False)
+# chosen so that some edits stop early and at different steps (the assertion below checks it)
+FT = {"FT-L": dict(steps=30, lr=2e-3, norm_constraint=2e-2, stop_nll=4.0), "FT-M": dict(steps=30, lr=5e-3, stop_nll=4.0)}
+SCORES = ("rewrite_acc", "rephrase_acc", "locality", "portability", "fluency")
+VERDICTS = ("text", "prefix", "exact", "contains", "acc", "exact_match", "agreement")
+
+
+@pytest.fixture(scope="module")
+def requests():
+    return load_embedded("test", n=5)
+
+
+def one_at_a_time(editor, model, tok, requests, pre):
+    weights, steps, rows = [], [], []
+    name = weight_name(model, editor.hparams.layer) if hasattr(editor.hparams, "layer") else None
+    for r in requests:
+        with editor.apply(model, tok, [r]) as edited:
+            if name:
+                weights.append(dict(model.named_parameters())[name].detach().clone())
+                steps += edited.steps
+            rows += evaluate(edited, tok, [r], pre=pre, config=CONFIG)
+    return weights, steps, rows
+
+
+def assert_same_rows(single, each):
+    assert [(r["id"], r["protocol"]) for r in single] == [(r["id"], r["protocol"]) for r in each]
+    for a, b in zip(single, each):
+        for key in SCORES:
+            assert a[key] == pytest.approx(b[key], abs=1e-9), (a["id"], a["protocol"], key)
+        for pa, pb in zip(a["probes"], b["probes"]):
+            for key in VERDICTS:
+                assert pa.get(key) == pb.get(key), (a["id"], pa["prompt"], key)
+
+
+@pytest.mark.parametrize("arch", ["llama", "gpt2", "qwen2"])
+@pytest.mark.parametrize("name", ["FT-L", "FT-M"])
+def test_ft_each_equals_one_at_a_time(requests, arch, name):
+    model, tok = tiny_model(arch)
+    saved = snapshot(model)
+    pre = pre_edit(model, tok, requests, CONFIG)
+    editor = get_editor(name, **FT[name])
+    weights, steps, single = one_at_a_time(editor, model, tok, requests, pre)
+    with editor.apply_each(model, tok, requests, group=3, batch_size=2) as edited:  # two groups, padded batches
+        assert edited.each and len(edited.requests) == len(requests)
+        assert_bit_identical(model, saved)  # the base weight is never written
+        assert edited.steps == steps
+        base_weight = saved[weight_name(model, None)]
+        for k, w in enumerate(weights):
+            change, diff = w - base_weight, edited.deltas.weight(k) - w
+            assert change.abs().max() > 0
+            assert diff.norm() < 1e-3 * change.norm(), k
+            assert diff.abs().max() < 5e-2 * change.abs().max(), k
+        each = evaluate(edited, tok, requests, pre=pre, config=CONFIG)
+    assert len(set(steps)) > 1 and min(steps) < FT[name]["steps"], steps  # early stopping was exercised
+    assert_same_rows(single, each)
+    assert_bit_identical(model, saved)
+
+
+@pytest.mark.parametrize("arch", ["llama", "gpt2"])
+def test_serac_each_equals_one_at_a_time(requests, arch):
+    base, tok, cf, classifier = serac_parts(arch)
+    saved = snapshot(base)
+    editor = SERAC(SeracHParams(), components=(cf, classifier))
+    pre = pre_edit(base, tok, requests, CONFIG)
+    with editor.apply_each(base, tok, requests) as edited:
+        # an untrained classifier: put the threshold at the median score so both routes are taken
+        prompts = [p for r in requests for p in [r.prompt, *r.rephrase_prompts, *(q.prompt for q in r.locality)]]
+        ids = [k for k, r in enumerate(requests) for _ in [r.prompt, *r.rephrase_prompts, *r.locality]]
+        scores, _ = edited.module.memory.lookup_each(prompts, ids)
+        threshold = scores.median().item()
+        assert (scores > threshold).any() and (scores <= threshold).any()  # both routes are exercised
+        edited.module.threshold = threshold
+        each = evaluate(edited, tok, requests, pre=pre, config=CONFIG)
+    editor = SERAC(SeracHParams(threshold=threshold), components=(cf, classifier))
+    _, _, single = one_at_a_time(editor, base, tok, requests, pre)
+    assert_same_rows(single, each)
+    assert_bit_identical(base, saved)
+
+
+def test_each_matches_the_one_row_reference(requests):
+    """Batched, cached evaluation of separate edits equals one unpadded row per call."""
+    model, tok = tiny_model("llama")
+    pre = pre_edit(model, tok, requests, CONFIG)
+    with get_editor("FT-M", **FT["FT-M"]).apply_each(model, tok, requests) as edited:
+        assert_same_rows(evaluate_reference(edited, tok, requests, pre=pre, config=CONFIG),
+                         evaluate(edited, tok, requests, pre=pre, config=CONFIG))
+
+
+def test_rows_are_required_and_checked(requests):
+    model, tok = tiny_model("llama")
+    ids = torch.tensor([[1, 2, 3]])
+    with get_editor("FT-M", steps=1).apply_each(model, tok, requests[:2]) as edited:
+        with pytest.raises(RuntimeError, match="inside edited.rows"):
+            edited(input_ids=ids)
+        with pytest.raises(ValueError, match="index the 2 edits"):
+            with edited.rows([2]):
+                pass
+        with pytest.raises(ValueError, match="1 edit ids for a batch of 2 rows"):
+            with edited.rows([0]):
+                edited(input_ids=ids.repeat(2, 1))
+        with pytest.raises(KeyError, match="not one of this model's 2 edits"):
+            evaluate(edited, tok, requests[2:3], config=CONFIG)
+    plain = get_editor("FT-M", steps=1).apply(model, tok, requests[:1])
+    with pytest.raises(TypeError, match="apply_each"):
+        plain.rows([0])
+    plain.restore()
+
+
+def test_rows_of_one_edit_see_only_that_edit(requests):
+    """Two edits in one batch: each row's logits equal those of its edit applied alone."""
+    model, tok = tiny_model("gpt2")
+    x = torch.tensor([[5, 6, 7, 8]])
+    with get_editor("FT-M", **FT["FT-M"]).apply_each(model, tok, requests[:2]) as edited:
+        with edited.rows([1, 0]), torch.no_grad():
+            both = edited(input_ids=x.repeat(2, 1)).logits
+        with edited.rows([0]), torch.no_grad():
+            first = edited(input_ids=x).logits
+    assert not torch.allclose(both[0], both[1])
+    torch.testing.assert_close(both[1], first[0])
+
+
+@pytest.mark.parametrize("name", ["FT-M", "SERAC"])
+def test_each_on_a_model_dispatched_by_accelerate(requests, tmp_path, name):
+    """The path a large model on several devices takes: a device_map with the edited block offloaded
+    to disk (its weights live on the meta device between calls).  Same edits and rows as in memory."""
+    from accelerate import dispatch_model
+
+    def run(model, tok, cf=None, classifier=None):
+        editor = (SERAC(SeracHParams(), components=(cf, classifier)) if name == "SERAC"
+                  else get_editor(name, **FT[name]))
+        pre = pre_edit(model, tok, requests, CONFIG)
+        with editor.apply_each(model, tok, requests) as edited:
+            deltas = edited.deltas.deltas.clone() if name != "SERAC" else None
+            return evaluate(edited, tok, requests, pre=pre, config=CONFIG), deltas
+
+    base, tok, cf, classifier = serac_parts("llama")
+    expected, deltas = run(base, tok, cf, classifier)
+    layout = {"model.embed_tokens": "cpu", "model.layers.0": "cpu", "model.layers.1": "disk", "model.layers.2": "disk",
+              "model.layers.3": "cpu", "model.norm": "cpu", "model.rotary_emb": "cpu", "lm_head": "cpu"}
+    dispatched = dispatch_model(tiny_model("llama")[0], device_map=layout, offload_dir=str(tmp_path))
+    assert dict(dispatched.named_parameters())["model.layers.2.mlp.down_proj.weight"].device.type == "meta"
+    got, got_deltas = run(dispatched, tok, cf, classifier)
+    if deltas is not None:
+        torch.testing.assert_close(got_deltas, deltas, rtol=0, atol=1e-6)
+    assert_same_rows(expected, got)

@@ -180,8 +180,8 @@ def test_serac_batched_and_single_row_inference_agree(arch):
         edited.module.threshold = scores.median().item()  # an untrained classifier: split the probes in two
         routes = edited.module.route(prompts)
         assert any(r is not None for r in routes) and any(r is None for r in routes)  # both paths exercised
-        batched = evaluate(edited, tok, reqs, config=EvalConfig(max_new_tokens=6, fluency=False, progress=False, batch_size=16))
-        single = evaluate(edited, tok, reqs, config=EvalConfig(max_new_tokens=6, fluency=False, progress=False, batch_size=1))
+        batched = evaluate(edited, tok, reqs, config=EvalConfig(max_new_tokens=6, fluency=False, progress=False, batch_size=16, tf_batch_size=16))
+        single = evaluate(edited, tok, reqs, config=EvalConfig(max_new_tokens=6, fluency=False, progress=False, batch_size=1, tf_batch_size=1))
     for a, b in zip(batched, single):
         for key in ("rewrite_acc", "rephrase_acc", "portability", "locality_acc_post"):
             assert a[key] == b[key], (a["id"], a["protocol"], key)

@@ -44,7 +44,7 @@ def requests():
 @pytest.mark.parametrize("batch_size", [1, 3, 16])
 def test_batched_equals_reference(tiny_models, requests, arch, batch_size):
     model, tok = tiny_models[arch]
-    config = EvalConfig(batch_size=batch_size, max_new_tokens=8, fluency_max_new_tokens=12, progress=False)
+    config = EvalConfig(batch_size=batch_size, tf_batch_size=batch_size, max_new_tokens=8, fluency_max_new_tokens=12, progress=False)
     pre = pre_edit(model, tok, requests, config)
     batched = evaluate(model, tok, requests, pre=pre, config=config)
     ref_pre = pre_edit_reference(model, tok, requests, config)

@@ -18,28 +18,42 @@ def _is_transposed(module) -> bool:
 
 
 class RowDeltas:
-    """K deltas of one module's weight (shape (K, *weight.shape)), added per row through a hook.
+    """K deltas of one module's weight, added per row through a forward hook.
 
-    ``deltas`` may be trained (it is a leaf tensor that can require grad).  Rows are mapped to
-    deltas by ``row_edits``; the hook gathers the rows' deltas and adds one batched matmul.
-    Works on a model dispatched by accelerate: the deltas follow the activations' device.
+    ``deltas`` is a tensor of shape (K, *weight.shape), or a list of K tensors of the weight's
+    shape (how an editor trains them: one leaf per edit, so that an edit without a gradient
+    is left alone by the optimizer).  Rows are mapped to deltas by ``row_edits``; the hook
+    multiplies each edit's rows by that edit's delta, reading the delta where it lies (no
+    per-row copy of a weight-sized matrix: on a CPU a fresh 50 MB buffer costs more in page
+    faults than the matmul).  Works on a model dispatched by accelerate: the deltas follow
+    the activations' device.
     """
 
-    def __init__(self, module, n_edits: int, row_edits: RowEdits, *, dtype=torch.float32):
+    def __init__(self, module, row_edits: RowEdits, deltas):
+        self.module, self.row_edits, self.deltas = module, row_edits, deltas
+        self.transposed = _is_transposed(module)
+        self.handle = module.register_forward_hook(self._hook)
+
+    @staticmethod
+    def zeros(module, dtype=torch.float32) -> torch.Tensor:
+        """A zero delta of ``module``'s weight (on its device; on the CPU if accelerate keeps it on meta)."""
         weight = module.weight
         device = weight.device if weight.device.type != "meta" else torch.device("cpu")
-        self.module, self.row_edits = module, row_edits
-        self.transposed = _is_transposed(module)
-        self.deltas = torch.zeros((n_edits, *weight.shape), dtype=dtype, device=device)
-        self.active: torch.Tensor | None = None  # optional: only these edits' rows are computed
-        self.handle = module.register_forward_hook(self._hook)
+        return torch.zeros(weight.shape, dtype=dtype, device=device)
 
     def _hook(self, module, args, output):
         x = args[0]
-        ids = self.row_edits.current(x.shape[0]).to(self.deltas.device)
-        delta = self.deltas.index_select(0, ids).to(device=x.device, dtype=x.dtype)
+        ids = self.row_edits.current(x.shape[0]).tolist()
         flat = x.reshape(x.shape[0], -1, x.shape[-1])
-        change = torch.bmm(flat, delta if self.transposed else delta.transpose(1, 2))
+        order, parts = [], []
+        for k in dict.fromkeys(ids):
+            rows = [i for i, e in enumerate(ids) if e == k]
+            delta = self.deltas[k].to(device=x.device, dtype=x.dtype)
+            parts.append(flat[rows] @ (delta if self.transposed else delta.T))
+            order += rows
+        change = torch.cat(parts) if len(parts) > 1 else parts[0]
+        if order != sorted(order):
+            change = change[torch.tensor(order).argsort().to(change.device)]
         return output + change.reshape(*output.shape)
 
     def weight(self, k: int) -> torch.Tensor:

@@ -6,13 +6,14 @@ from dataclasses import dataclass
 
 import torch
 
-from ..losses import IGNORE_INDEX, masked_log_probs
+from ..losses import IGNORE_INDEX, per_example_log_probs
 from ..progress import progress
 from ..scoring import forward_logits
 from ..tokenization import encode, encode_prompt_target, left_pad, pad_id, teacher_forced_batch
 from .base import EditedModel, Editor, RowEdits, WeightSnapshot, unwrap
 from .deltas import RowDeltas
 from .hparams import HyperParams
+from .suffix import Suffix, supported as suffix_supported
 
 # The MLP output projection of each architecture: the weight FT edits (as ROME's and EasyEdit's FT do).
 MLP_OUT = {
@@ -41,51 +42,115 @@ class FTHParams(HyperParams):
     stop_nll: float = 0.05
 
 
+def layer_index(model, layer: int | None) -> int:
+    """The block ``layer`` names (negative counts from the end; None: the middle one)."""
+    n_layers = model.config.num_hidden_layers
+    layer = n_layers // 2 if layer is None else layer
+    if not -n_layers <= layer < n_layers:
+        raise ValueError(f"layer {layer} out of range for a model with {n_layers} layers")
+    return layer % n_layers
+
+
 def weight_name(model, layer: int | None) -> str:
     """Name of the MLP output weight of ``layer`` (negative counts from the end; None: the middle)."""
     template = MLP_OUT.get(model.config.model_type)
     if template is None:
         raise ValueError(f"FT does not know where the MLP of a '{model.config.model_type}' model is; known: {sorted(MLP_OUT)}")
-    n_layers = model.config.num_hidden_layers
-    layer = n_layers // 2 if layer is None else layer
-    if not -n_layers <= layer < n_layers:
-        raise ValueError(f"layer {layer} out of range for a model with {n_layers} layers")
-    return template.format(layer % n_layers) + ".weight"
+    return template.format(layer_index(model, layer)) + ".weight"
 
 
-def target_nll(model, tokenizer, requests) -> torch.Tensor:
-    """Per-request NLL of target_new given its prompt, teacher-forced (FT-M's objective)."""
-    pairs = [encode_prompt_target(tokenizer, r.prompt, r.target_new) for r in requests]
-    batch = teacher_forced_batch(tokenizer, pairs)
-    logits = forward_logits(model, batch)
-    losses = [masked_log_probs(logits[i:i + 1], batch["labels"][i:i + 1])["nll"] for i in range(len(pairs))]
-    return torch.stack(losses)
+class TargetNLL:
+    """FT-M's objective: the NLL of target_new given its prompt, teacher-forced, per request."""
+
+    @staticmethod
+    def batch(tokenizer, requests) -> dict:
+        return teacher_forced_batch(tokenizer, [encode_prompt_target(tokenizer, r.prompt, r.target_new) for r in requests])
+
+    @staticmethod
+    def keep(batch) -> int:
+        """Positions whose logits the loss reads: from the one before the earliest target token."""
+        labels = batch["labels"]
+        first = int((labels != IGNORE_INDEX).int().argmax(-1).min())
+        return labels.shape[1] - first + 1
+
+    @staticmethod
+    def losses(logits, batch) -> torch.Tensor:
+        labels = batch["labels"][:, -logits.shape[1]:]
+        return per_example_log_probs(logits, labels)["nll"]
 
 
-def prompt_last_nll(model, tokenizer, requests) -> torch.Tensor:
+class PromptLastNLL:
     """ROME's FT objective: every target token scored at the *last prompt position*.
 
     This is FT-L as ROME and EasyEdit run it (``objective_optimization: prompt_last``):
     the model is asked to put all the target's tokens right after the prompt at once.
     """
-    prompts = [encode(tokenizer, r.prompt) for r in requests]
-    targets = [list(encode_prompt_target(tokenizer, r.prompt, r.target_new).target_ids) for r in requests]
-    batch = left_pad(prompts, pad_id(tokenizer))
-    log_probs = forward_logits(model, batch)[:, -1].float().log_softmax(-1)
-    width = max(len(t) for t in targets)
-    ids = torch.full((len(targets), width), IGNORE_INDEX)
-    for i, t in enumerate(targets):
-        ids[i, :len(t)] = torch.tensor(t)
-    mask = ids != IGNORE_INDEX
-    picked = log_probs.gather(-1, ids.clamp(min=0)) * mask
-    return -(picked.sum(-1) / mask.sum(-1))
+
+    @staticmethod
+    def batch(tokenizer, requests) -> dict:
+        batch = left_pad([encode(tokenizer, r.prompt) for r in requests], pad_id(tokenizer))
+        targets = [list(encode_prompt_target(tokenizer, r.prompt, r.target_new).target_ids) for r in requests]
+        ids = torch.full((len(targets), max(len(t) for t in targets)), IGNORE_INDEX)
+        for i, t in enumerate(targets):
+            ids[i, :len(t)] = torch.tensor(t)
+        return batch | {"targets": ids}
+
+    @staticmethod
+    def keep(batch) -> int:
+        return 1
+
+    @staticmethod
+    def losses(logits, batch) -> torch.Tensor:
+        log_probs = logits[:, -1].float().log_softmax(-1)
+        ids = batch["targets"]
+        mask = ids != IGNORE_INDEX
+        picked = log_probs.gather(-1, ids.clamp(min=0)) * mask
+        return -(picked.sum(-1) / mask.sum(-1))
+
+
+def _full_forward(objective, model, tokenizer, requests) -> torch.Tensor:
+    batch = objective.batch(tokenizer, requests)
+    logits = forward_logits(model, {k: v for k, v in batch.items() if k != "labels"})
+    return objective.losses(logits[:, -objective.keep(batch):], batch)
+
+
+def target_nll(model, tokenizer, requests) -> torch.Tensor:
+    """Per-request NLL of target_new given its prompt, teacher-forced (FT-M's objective), on the whole model."""
+    return _full_forward(TargetNLL, model, tokenizer, requests)
+
+
+def prompt_last_nll(model, tokenizer, requests) -> torch.Tensor:
+    """Per-request FT-L objective (:class:`PromptLastNLL`) on the whole model."""
+    return _full_forward(PromptLastNLL, model, tokenizer, requests)
+
+
+class Examples:
+    """Requests encoded once for training, with their inputs to the trained block cached
+    (:class:`Suffix`): a step runs only the blocks from the edited one up and the LM head
+    where the loss reads it.  Architectures Suffix does not know run the whole model."""
+
+    def __init__(self, objective, model, tokenizer, requests, layer: int, batch_size: int):
+        self.objective, self.model, self.tokenizer, self.requests = objective, model, tokenizer, list(requests)
+        self.suffix = Suffix(model, layer) if suffix_supported(model) else None
+        self.states = []
+        if self.suffix is not None:
+            for i in range(0, len(self.requests), batch_size):
+                self.states += self.suffix.states(objective.batch(tokenizer, self.requests[i:i + batch_size]))
+
+    def losses(self, ids: list[int]) -> torch.Tensor:
+        """The objective of requests ``ids`` (indices), one value each."""
+        if self.suffix is None:
+            return _full_forward(self.objective, self.model, self.tokenizer, [self.requests[k] for k in ids])
+        batch = self.objective.batch(self.tokenizer, [self.requests[k] for k in ids])
+        logits = self.suffix.logits([self.states[k] for k in ids], batch, self.objective.keep(batch))
+        return self.objective.losses(logits, batch)
 
 
 class FineTune(Editor):
     """Shared loop: train one weight on the target tokens, optionally clamped to an L-inf ball."""
 
     HParams = FTHParams
-    objective = staticmethod(target_nll)
+    objective = TargetNLL
 
     def apply(self, model, tokenizer, requests, *, sequential: bool = False) -> EditedModel:
         base, prior = unwrap(model)
@@ -108,12 +173,13 @@ class FineTune(Editor):
     def _train(self, model, tokenizer, requests, weight) -> int:
         hp = self.hparams
         start = weight.detach().clone()
-        optimizer = torch.optim.Adam([weight], lr=hp.lr)
+        optimizer = torch.optim.Adam([weight], lr=hp.lr, fused=True)
         with _training(model, weight):
+            examples = Examples(self.objective, model, tokenizer, requests, layer_index(model, hp.layer), hp.batch_size)
             for step in range(hp.steps):
                 worst = 0.0
                 for i in range(0, len(requests), hp.batch_size):
-                    losses = self.objective(model, tokenizer, requests[i:i + hp.batch_size])
+                    losses = examples.losses(list(range(i, min(i + hp.batch_size, len(requests)))))
                     optimizer.zero_grad()
                     losses.mean().backward()
                     optimizer.step()
@@ -146,9 +212,7 @@ class FineTune(Editor):
             trained.append(deltas)
             steps += taken
         row_edits = RowEdits()
-        hook = RowDeltas(module, len(requests), row_edits)
-        if requests:
-            hook.deltas = torch.cat(trained)
+        hook = RowDeltas(module, row_edits, torch.cat(trained) if trained else RowDeltas.zeros(module)[None][:0])
         edited = EditedModel(base, base, self, hook.remove, requests, row_edits=row_edits)
         edited.deltas, edited.steps = hook, steps
         return edited
@@ -156,54 +220,57 @@ class FineTune(Editor):
     def _train_each(self, model, tokenizer, requests, module, batch_size) -> tuple[torch.Tensor, list[int]]:
         hp, n = self.hparams, len(requests)
         rows = RowEdits()
-        hook = RowDeltas(module, n, rows)
-        deltas = hook.deltas.requires_grad_(True)
-        optimizer = torch.optim.Adam([deltas], lr=hp.lr)
-        steps, done = [hp.steps] * n, torch.zeros(n, dtype=torch.bool)
+        # one leaf per edit: an edit that has stopped gets no gradient, and Adam skips a
+        # parameter without one (no step, no momentum), exactly as a finished single run
+        hook = RowDeltas(module, rows, [RowDeltas.zeros(module) for _ in range(n)])
+        deltas = hook.deltas
+        optimizer = torch.optim.Adam(deltas, lr=hp.lr, fused=True)
+        steps, done = [hp.steps] * n, [False] * n
         try:
-            with _training(model, deltas):
+            with _training(model, *deltas):
+                examples = Examples(self.objective, model, tokenizer, requests, layer_index(model, hp.layer), batch_size)
                 for step in range(hp.steps):
-                    active = (~done).nonzero().flatten().tolist()
+                    active = [k for k in range(n) if not done[k]]
                     if not active:
                         break
-                    optimizer.zero_grad()
+                    optimizer.zero_grad(set_to_none=True)
                     losses = {}
                     for i in range(0, len(active), batch_size):
                         ids = active[i:i + batch_size]
                         with rows(ids, n):
-                            chunk = self.objective(model, tokenizer, [requests[k] for k in ids])
+                            chunk = examples.losses(ids)
                         chunk.sum().backward()  # edit k's loss reaches only delta k
                         losses.update(zip(ids, chunk.detach().tolist()))
-                    held = deltas.detach()[done].clone()
                     optimizer.step()
                     with torch.no_grad():
-                        if hp.norm_constraint is not None:
-                            deltas.clamp_(-hp.norm_constraint, hp.norm_constraint)
-                        deltas[done] = held
-                    for k in active:
-                        if losses[k] < hp.stop_nll:
-                            done[k], steps[k] = True, step + 1
+                        for k in active:
+                            if hp.norm_constraint is not None:
+                                deltas[k].clamp_(-hp.norm_constraint, hp.norm_constraint)
+                            if losses[k] < hp.stop_nll:
+                                done[k], steps[k] = True, step + 1
         finally:
             hook.remove()
-        return deltas.detach(), steps
+        return torch.stack([d.detach() for d in deltas]) if deltas else RowDeltas.zeros(module)[None][:0], steps
 
 
 @contextmanager
-def _training(model, trainable: torch.Tensor):
+def _training(model, *trainable: torch.Tensor):
     """Only ``trainable`` gets gradients; the model runs in eval mode (no dropout: the same edit
     every run); every parameter's requires_grad and the model's mode are put back afterwards."""
     flags = {p: p.requires_grad for p in model.parameters()}
     was_training = model.training
     for p in flags:
         p.requires_grad_(False)
-    trainable.requires_grad_(True)
+    for t in trainable:
+        t.requires_grad_(True)
     model.eval()
     try:
         yield
     finally:
         for p, flag in flags.items():
             p.requires_grad_(flag)
-        trainable.grad = None
+        for t in trainable:
+            t.grad = None
         model.train(was_training)
 
 
@@ -211,7 +278,7 @@ class FTL(FineTune):
     """FT-L: ROME's constrained fine-tuning (prompt-last objective, change clamped to an L-inf ball)."""
 
     name = "FT-L"
-    objective = staticmethod(prompt_last_nll)
+    objective = PromptLastNLL
 
 
 @dataclass(frozen=True)
@@ -227,4 +294,4 @@ class FTM(FineTune):
 
     name = "FT-M"
     HParams = FTMHParams
-    objective = staticmethod(target_nll)
+    objective = TargetNLL

@@ -21,7 +21,7 @@ class BatchedScorer:
         self.config = config
 
     def teacher_forced(self, model, tokenizer, pairs, edit_ids=None):
-        return teacher_forced(model, tokenizer, pairs, batch_size=self.config.batch_size, edit_ids=edit_ids,
+        return teacher_forced(model, tokenizer, pairs, batch_size=self.config.tf_batch_size, edit_ids=edit_ids,
                               disable=_disable(self.config))
 
     def generate(self, model, tokenizer, sequences, *, max_new_tokens, stop_strings, edit_ids=None):

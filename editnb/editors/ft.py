@@ -197,8 +197,8 @@ class FineTune(Editor):
         Each edit has its own delta of the MLP weight; the K losses are summed, so each delta
         gets exactly its own edit's gradient, and Adam (elementwise) makes the same steps as
         K separate runs.  An edit whose loss falls below ``stop_nll`` stops where a single
-        run stops: after that step its delta is held fixed (Adam's momentum would otherwise
-        keep moving it).  ``group`` edits are trained at once (bounding the optimizer's
+        run stops: from then on its delta gets no gradient, which Adam skips (a zero gradient
+        would not do: Adam's momentum would keep moving it).  ``group`` edits are trained at once (bounding the optimizer's
         memory), ``batch_size`` rows per forward pass.  ``edited.steps[k]`` is edit k's step count.
         """
         base, prior = unwrap(model)

@@ -153,3 +153,32 @@ def first_divergence(rows) -> dict[str, list[int]]:
         if p["protocol"] == "autoregressive" and p.get("first_diff") is not None:
             out.setdefault(p["editor"], []).append(p["first_diff"])
     return out
+
+
+def sequential_bands(rows, metrics=("rewrite_acc", "locality")) -> dict:
+    """Sequential-editing rows (with ``n_edits`` and ``ordering``) per editor, metric and number
+    of edits: the mean over every evaluated row of every ordering, the lowest and highest
+    ordering mean (the band), and n (rows pooled over the orderings) and the number of orderings."""
+    per_order = summarize(rows, metrics, by=("editor", "n_edits", "ordering"))
+    pooled = summarize(rows, metrics, by=("editor", "n_edits"))
+    out = {}
+    for (editor, n_edits), values in sorted(pooled.items(), key=lambda kv: (str(kv[0][0]), kv[0][1])):
+        for m in metrics:
+            means = [v[m] for (e, n, _), v in per_order.items() if (e, n) == (editor, n_edits) and v[m] is not None]
+            cell = out.setdefault((editor, m), {"n_edits": [], "mean": [], "low": [], "high": [], "n": [], "orderings": []})
+            for key, value in (("n_edits", n_edits), ("mean", values[m]), ("low", min(means, default=None)),
+                               ("high", max(means, default=None)), ("n", values["n"]), ("orderings", len(means))):
+                cell[key].append(value)
+    return out
+
+
+def format_sequential(bands: dict) -> str:
+    """A text table of :func:`sequential_bands`: mean [lowest, highest ordering mean] and n."""
+    lines = [f"{'editor':>8} {'metric':>12} {'edits':>6} {'mean':>6}  {'range over orderings':>20} {'n':>4}"]
+    for (editor, metric), cell in bands.items():
+        for i, n_edits in enumerate(cell["n_edits"]):
+            mean_, low, high = cell["mean"][i], cell["low"][i], cell["high"][i]
+            spread = f"[{low:.3f}, {high:.3f}] ({cell['orderings'][i]})" if low is not None else "-"
+            value = f"{mean_:.3f}" if mean_ is not None else "-"
+            lines.append(f"{editor:>8} {metric:>12} {n_edits:>6} {value:>6}  {spread:>20} {cell['n'][i]:>4}")
+    return "\n".join(lines)

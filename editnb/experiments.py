@@ -2,9 +2,13 @@
 from __future__ import annotations
 
 import dataclasses
+import random
 
 from .editors import Editor, available, get_editor
-from .evaluate import EvalConfig, evaluate, pre_edit
+from .evaluate import PROTOCOLS, EvalConfig, Generation, Outputs, evaluate
+from .evaluate import pre_edit as compute_pre_edit
+from .evaluate.core import pre_edit_keys
+from .evaluate.teacher_forced import TeacherForced
 from .models import model_name
 from .progress import progress
 from .results import ResultStore, result_key
@@ -40,15 +44,42 @@ def eval_config(mode: str, **overrides) -> EvalConfig:
     return EvalConfig(**({"fluency": mode == "paper"} | overrides))
 
 
+def pre_edit(model, tokenizer, requests, config: EvalConfig, store: ResultStore | None = None) -> Outputs:
+    """:func:`editnb.evaluate.pre_edit`, saved per request in ``store`` (notebooks 02-04 and the
+    sequential curves ask for the same requests' unedited outputs; each is computed once)."""
+    if store is None:
+        return compute_pre_edit(model, tokenizer, requests, config)
+    name, config_dict = model_name(model), config.to_dict()
+    keys = {r.id: result_key("pre_edit", name, r.to_dict(), config_dict, ROWS_VERSION) for r in requests}
+    saved = {r.id: store.get(keys[r.id]) for r in requests}
+    missing = [r for r in requests if saved[r.id] is None]
+    if missing:
+        fresh = compute_pre_edit(model, tokenizer, missing, config)
+        for r in missing:
+            own = pre_edit_keys(r)
+            saved[r.id] = {"tf": [[list(k[1:]), dataclasses.asdict(fresh.tf[k])] for k in own["tf"]],
+                           "ar": [[list(k[1:]), dataclasses.asdict(fresh.ar[k])] for k in own["ar"]]}
+            store.put(keys[r.id], saved[r.id])
+    out = Outputs(config=config)
+    for r in requests:
+        for key, value in saved[r.id]["tf"]:
+            out.tf[(None, *key)] = TeacherForced(**(value | {"argmax": tuple(value["argmax"])}))
+        for key, value in saved[r.id]["ar"]:
+            out.ar[(None, *key)] = Generation(value["text"], tuple(value["token_ids"]), tuple(value["ends"]))
+    return out
+
+
 def seen_template_requests(requests) -> list:
     """The same edits asked with the templates SERAC was trained on: each request's rephrases
-    replaced by its ``seen_template_prompts`` (embedded dev and test records carry them)."""
+    replaced by its ``seen_template_prompts`` (embedded dev and test records carry them).  Only
+    the rewrite and rephrase probes are kept (no locality or portability: the comparison is
+    about the rephrasings, and the held-out rows already score the rest)."""
     out = []
     for r in requests:
         seen = r.meta.get("seen_template_prompts")
         if not seen:
             raise ValueError(f"request {r.id} has no seen_template_prompts (only the embedded dev and test splits do)")
-        out.append(dataclasses.replace(r, id=f"{r.id}@seen", rephrase_prompts=list(seen)))
+        out.append(dataclasses.replace(r, id=f"{r.id}@seen", rephrase_prompts=list(seen), locality=[], portability=[]))
     return out
 
 
@@ -132,27 +163,42 @@ def sequential_sample(requests, checkpoints, evaluate_at_most: int | None = None
     return list(picked.values())
 
 
+def orderings(requests, k: int, seed: int = 0) -> list[list]:
+    """``k`` random orders of ``requests`` (ordering i shuffled with seed ``seed + i``)."""
+    return [random.Random(seed + i).sample(list(requests), len(requests)) for i in range(k)]
+
+
 def sequential_curve(editor, model, tokenizer, requests, checkpoints, *, config, pre=None,
-                     evaluate_at_most: int | None = None) -> list[dict]:
+                     evaluate_at_most: int | None = None, protocols=PROTOCOLS) -> list[dict]:
     """Apply edits one after another; after ``n`` of them (for each checkpoint) evaluate the
     requests edited so far (at most ``evaluate_at_most`` of them, spread evenly from the first
     edit to the latest).  Without ``pre``, the unedited outputs of those requests are computed
     first.  Rows carry ``n_edits``."""
     checkpoints = [n for n in sorted(checkpoints) if n <= len(requests)]
     if pre is None:
-        pre = pre_edit(model, tokenizer, sequential_sample(requests, checkpoints, evaluate_at_most), config)
+        pre = compute_pre_edit(model, tokenizer, sequential_sample(requests, checkpoints, evaluate_at_most), config)
     rows, edited, done = [], None, 0
     try:
         for n in checkpoints:
             batch = requests[done:n]
             edited = editor.apply(edited if edited is not None else model, tokenizer, batch, sequential=True)
             done = n
-            for row in evaluate(edited, tokenizer, evenly_spaced(requests[:n], evaluate_at_most), pre=pre, config=config):
+            for row in evaluate(edited, tokenizer, evenly_spaced(requests[:n], evaluate_at_most), pre=pre, config=config,
+                                protocols=protocols):
                 rows.append(dict(row, editor=editor.name, n_edits=n))
     finally:
         if edited is not None:
             edited.restore()
     return rows
+
+
+def sequential_curves(editor, model, tokenizer, orders, checkpoints, *, config, pre=None,
+                      evaluate_at_most: int | None = None, protocols=PROTOCOLS) -> list[dict]:
+    """:func:`sequential_curve` once per order of the edits (from :func:`orderings`); rows carry
+    ``ordering``, the order's index."""
+    return [dict(row, ordering=i) for i, order in enumerate(orders)
+            for row in sequential_curve(editor, model, tokenizer, order, checkpoints, config=config, pre=pre,
+                                        evaluate_at_most=evaluate_at_most, protocols=protocols)]
 
 
 def probe_pairs(rows: list[dict]) -> list[dict]:

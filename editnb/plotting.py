@@ -210,8 +210,9 @@ def plot_serac_architecture(*, save=None):
 
 
 def plot_lines(series: dict[str, tuple[list, list]], *, xlabel: str, ylabel: str, title: str = "", xlog: bool = False,
-               styles: dict[str, str] | None = None, dodge: float = 0.0, save=None):
-    """One line per series: ``{label: (xs, ys)}``; ``styles`` maps a label to a matplotlib format.
+               styles: dict[str, str] | None = None, dodge: float = 0.0, bands: dict | None = None, save=None):
+    """One line per series: ``{label: (xs, ys)}``; ``styles`` maps a label to a matplotlib format;
+    ``bands`` maps a label to (lows, highs) drawn as a shaded band around its line.
 
     Categorical xs (strings) are placed at 0, 1, ...; ``dodge`` shifts each series sideways by
     that much so that equal values do not hide one line behind another.
@@ -222,6 +223,8 @@ def plot_lines(series: dict[str, tuple[list, list]], *, xlabel: str, ylabel: str
         shift = (i - (len(series) - 1) / 2) * dodge
         pos = [(categories.index(x) if isinstance(x, str) else x) + shift for x in xs]
         ax.plot(pos, ys, (styles or {}).get(label, "o-"), label=label, color=f"C{i % 10}")
+        if bands and label in bands:
+            ax.fill_between(pos, *bands[label], color=f"C{i % 10}", alpha=0.2, linewidth=0)
     if categories:
         ax.set_xticks(range(len(categories)), categories)
     if xlog:
@@ -233,6 +236,21 @@ def plot_lines(series: dict[str, tuple[list, list]], *, xlabel: str, ylabel: str
     ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=min(4, len(series)), frameon=False)
     save_figure(fig, save)
     return fig
+
+
+def plot_sequential(bands: dict, *, title: str = "Sequential editing", save=None):
+    """Curves of :func:`editnb.analysis.sequential_bands`: the pooled mean against the number of
+    accumulated edits, shaded between the lowest and highest ordering mean."""
+    series = {f"{editor} {metric}": (cell["n_edits"], cell["mean"]) for (editor, metric), cell in bands.items()}
+    shaded = {f"{editor} {metric}": (cell["low"], cell["high"]) for (editor, metric), cell in bands.items()}
+    styles = {f"{editor} {metric}": "o-" if i == 0 else "s--"
+              for (editor, metric) in bands for i, m in enumerate(dict.fromkeys(m for _, m in bands)) if m == metric}
+    orderings = max((o for cell in bands.values() for o in cell["orderings"]), default=0)
+    counts = sorted({n for cell in bands.values() for n in cell["n"]})
+    n = f"n={counts[0]}" if len(counts) == 1 else f"n={counts[0]}-{counts[-1]}"
+    return plot_lines(series, xlabel="accumulated edits", ylabel="autoregressive score", xlog=True, styles=styles,
+                      bands=shaded, title=f"{title}\n({n} rows per point over {orderings} orderings; band: range of the ordering means)",
+                      save=save)
 
 
 def plot_histograms(samples: dict[str, list[int]], *, xlabel: str, title: str = "", save=None):

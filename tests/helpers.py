@@ -1,4 +1,5 @@
 """Small helpers shared by tests (imported as a module from tests/)."""
+import pytest
 import torch
 
 from editnb.losses import masked_log_probs
@@ -18,3 +19,25 @@ def memorize(model, tokenizer, prompt, target, *, steps=60, lr=3e-3):
         opt.step()
     model.eval()
     return model
+
+
+FLOAT_KEYS = {"nll", "prob", "rewrite_nll", "rewrite_prob"}
+
+
+def assert_rows_equal(batched, reference):
+    """Every metric identical; NLL and probabilities equal up to float rounding of the padded batch."""
+    assert len(batched) == len(reference)
+    for a, b in zip(batched, reference):
+        assert a.keys() == b.keys()
+        for key in a:
+            if key == "probes":
+                for pa, pb in zip(a[key], b[key]):
+                    for k in pa:
+                        if k in FLOAT_KEYS:
+                            assert pa[k] == pytest.approx(pb[k], rel=1e-4, abs=1e-6), (a["id"], k)
+                        else:
+                            assert pa[k] == pb[k], (a["id"], a["protocol"], pa["role"], k)
+            elif key in FLOAT_KEYS:
+                assert a[key] == pytest.approx(b[key], rel=1e-4, abs=1e-6)
+            else:
+                assert a[key] == b[key], (a["id"], a["protocol"], key)

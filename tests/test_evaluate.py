@@ -11,29 +11,7 @@ from editnb.evaluate.generation import Generation, find_stop, finish
 from editnb.evaluate.probes import ProbeSpec, ar_detail, first_difference, token_agreement
 from editnb.models import tiny_model
 from editnb.tiny import build_tiny_model, build_tiny_tokenizer
-from tests.helpers import memorize
-
-FLOAT_KEYS = {"nll", "prob", "rewrite_nll", "rewrite_prob"}
-
-
-def assert_rows_equal(batched, reference):
-    """Every metric identical; NLL and probabilities equal up to float rounding of the padded batch."""
-    assert len(batched) == len(reference)
-    for a, b in zip(batched, reference):
-        assert a.keys() == b.keys()
-        for key in a:
-            if key == "probes":
-                for pa, pb in zip(a[key], b[key]):
-                    for k in pa:
-                        if k in FLOAT_KEYS:
-                            assert pa[k] == pytest.approx(pb[k], rel=1e-4, abs=1e-6), (a["id"], k)
-                        else:
-                            assert pa[k] == pb[k], (a["id"], a["protocol"], pa["role"], k)
-            elif key in FLOAT_KEYS:
-                assert a[key] == pytest.approx(b[key], rel=1e-4, abs=1e-6)
-            else:
-                assert a[key] == b[key], (a["id"], a["protocol"], key)
-
+from tests.helpers import assert_rows_equal, memorize
 
 @pytest.fixture(scope="module")
 def requests():

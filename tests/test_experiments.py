@@ -10,6 +10,7 @@ from editnb.data.embedded import load_embedded
 from editnb.editors import get_editor
 from editnb.evaluate import EvalConfig, pre_edit
 from editnb.models import tiny_model
+from tests.helpers import assert_rows_equal
 
 CONFIG = EvalConfig(max_new_tokens=4, fluency=False, progress=False)
 
@@ -139,3 +140,60 @@ def test_locality_definitions_of_an_unedited_model(tiny_models):
     assert defs["accuracy before"] == defs["accuracy after"]
     ns = analysis.locality_estimates(rows)[("none",)]["P(true) > P(new target)"]
     assert ns.n == 3 and 0.0 <= ns.mean <= 1.0  # every embedded test request has neighborhood probes
+
+
+def test_stored_pre_edit_outputs_equal_fresh_ones_and_are_not_recomputed(tmp_path, monkeypatch, tiny_models):
+    model, tok = tiny_models["llama"]
+    requests = load_embedded("test", n=3)
+    store = results.ResultStore(tmp_path)
+    fresh = pre_edit(model, tok, requests[:2], CONFIG)
+    first = experiments.pre_edit(model, tok, requests[:2], CONFIG, store)
+    assert first.tf == fresh.tf and first.ar == fresh.ar and first.config == CONFIG  # exact after the JSON round trip
+    both = experiments.pre_edit(model, tok, requests, CONFIG, store)  # request 3 computed, 1-2 read back
+    assert set(first.ar) < set(both.ar) and all(both.tf[k] == v for k, v in first.tf.items())
+
+    def fail(*args, **kwargs):
+        raise AssertionError("recomputed")
+
+    monkeypatch.setattr(experiments, "compute_pre_edit", fail)
+    again = experiments.pre_edit(model, tok, requests, CONFIG, store)
+    assert again.tf == both.tf and again.ar == both.ar
+
+
+def test_unedited_evaluation_reuses_pre_edit_outputs(tiny_models):
+    from editnb.evaluate import evaluate
+
+    model, tok = tiny_models["gpt2"]
+    requests = load_embedded("test", n=3)
+    pre = pre_edit(model, tok, requests, CONFIG)
+    assert_rows_equal(evaluate(model, tok, requests, pre=pre, config=CONFIG, unedited=True),
+                      evaluate(model, tok, requests, pre=pre, config=CONFIG))
+    with pytest.raises(ValueError, match="unedited"):
+        evaluate(model, tok, requests, config=CONFIG, unedited=True)
+
+
+def test_sequential_curves_over_orderings_and_their_bands(tiny_models):
+    model, tok = tiny_models["llama"]
+    requests = load_embedded("test", n=4)
+    orders = experiments.orderings(requests, 2, seed=0)
+    assert orders == experiments.orderings(requests, 2, seed=0) and orders[0] != orders[1]
+    assert all(sorted(r.id for r in o) == sorted(r.id for r in requests) for o in orders)
+    pre = pre_edit(model, tok, requests, CONFIG)
+    rows = experiments.sequential_curves(get_editor("FT-M", steps=2), model, tok, orders, (1, 2), pre=pre, config=CONFIG,
+                                         protocols=("autoregressive",))
+    assert {(r["ordering"], r["n_edits"]) for r in rows} == {(0, 1), (0, 2), (1, 1), (1, 2)}
+    assert {r["protocol"] for r in rows} == {"autoregressive"} and len(rows) == 2 * (1 + 2)
+    assert [r["id"] for r in rows if r["ordering"] == 1 and r["n_edits"] == 1] == [orders[1][0].id]
+    bands = analysis.sequential_bands(rows, ("rewrite_acc",))
+    cell = bands[("FT-M", "rewrite_acc")]
+    assert cell["n_edits"] == [1, 2] and cell["n"] == [2, 4] and cell["orderings"] == [2, 2]
+    assert all(lo <= m <= hi for lo, m, hi in zip(cell["low"], cell["mean"], cell["high"]))
+    assert "FT-M" in analysis.format_sequential(bands)
+
+
+def test_seen_template_requests_keep_only_rewrite_and_rephrases():
+    requests = load_embedded("test", n=2)
+    seen = experiments.seen_template_requests(requests)
+    assert [s.id for s in seen] == [f"{r.id}@seen" for r in requests]
+    assert all(s.rephrase_prompts == r.meta["seen_template_prompts"] and not s.locality and not s.portability
+               for s, r in zip(seen, requests))

@@ -83,19 +83,28 @@ def pre_edit(model, tokenizer, requests: list[EditRequest], config: EvalConfig |
     scorer = scorer or BatchedScorer(config)
     if getattr(model, "each", False):
         raise ValueError("pre_edit scores the unedited model; this one holds edits")
-    specs = [s for r in requests for s in probes_of(r) if s.role in ("locality", "portability")]
-    return score_probes(model, tokenizer, [(None, s.prompt, s.target) for s in specs], [(None, s.prompt) for s in specs],
+    keys = [pre_edit_keys(r) for r in requests]
+    return score_probes(model, tokenizer, [k for ks in keys for k in ks["tf"]], [k for ks in keys for k in ks["ar"]],
                         [], config, scorer)
 
 
+def pre_edit_keys(request: EditRequest) -> dict[str, list[tuple]]:
+    """The keys of :class:`Outputs` that :func:`pre_edit` fills for ``request``."""
+    specs = [s for s in probes_of(request) if s.role in ("locality", "portability")]
+    return {"tf": [(None, s.prompt, s.target) for s in specs], "ar": [(None, s.prompt) for s in specs]}
+
+
+
 def evaluate(model, tokenizer, requests: list[EditRequest], *, protocols=PROTOCOLS, pre: Outputs | None = None,
-             config: EvalConfig | None = None, scorer=None) -> list[dict]:
+             config: EvalConfig | None = None, scorer=None, unedited: bool = False) -> list[dict]:
     """One row per request and protocol with ``rewrite_acc``, ``rephrase_acc``, ``locality``,
     ``portability``, ``fluency`` (None where a request has no such probe) and per-probe details.
 
     ``locality`` is agreement with the pre-edit model, so it needs ``pre`` (from :func:`pre_edit`
     on the unedited model); without it, locality is None and only the accuracies are reported.
     ``model`` is anything with a causal-LM ``forward`` and ``generate`` (wrapped editors too).
+    ``unedited=True`` says that ``model`` is the model ``pre`` was computed on: its outputs on
+    the locality and portability probes are then taken from ``pre`` instead of recomputed.
     """
     config = config or EvalConfig()
     unknown = set(protocols) - set(PROTOCOLS)
@@ -118,7 +127,12 @@ def evaluate(model, tokenizer, requests: list[EditRequest], *, protocols=PROTOCO
             ar_keys += [(e, s.prompt) for s in specs[r.id]]
         if config.fluency:
             fluency += [(e, p) for p in _fluency_prompts(r)]
-    post = score_probes(model, tokenizer, tf_keys, ar_keys, fluency, config, scorer)
+    if unedited and (pre is None or getattr(model, "each", False)):
+        raise ValueError("unedited=True reuses pre-edit outputs: pass pre, and the unedited model")
+    known = pre if unedited else Outputs()
+    post = score_probes(model, tokenizer, [k for k in tf_keys if k not in known.tf], [k for k in ar_keys if k not in known.ar],
+                        fluency, config, scorer)
+    post.tf, post.ar = known.tf | post.tf, known.ar | post.ar
     rows = []
     for request in requests:
         e, flu = edit[request.id], None

@@ -6,16 +6,29 @@ import torch
 from .losses import per_example_log_probs, token_log_probs
 from .tokenization import encode_prompt_target, teacher_forced_batch
 
-MODEL_INPUTS = ("input_ids", "attention_mask", "position_ids", "labels")
 
-
-def forward_logits(model, batch: dict) -> torch.Tensor:
+def forward_logits(model, batch: dict, *, last: int | None = None) -> torch.Tensor:
     """Logits of a left-padded batch; explicit position ids keep padded rows equal to unpadded ones.
 
-    The labels go along as in any Hugging Face call: a wrapped editor (SERAC) reads them to
-    tell the prompt from the gold target, so that routing never sees the target.
+    ``last``: the logits of the last ``last`` positions only (targets sit at the right end of
+    a left-padded batch, so the LM head and softmax skip the prompt).  The labels go along
+    only to a wrapped editor that routes on them (``routes_on_labels``: SERAC tells the
+    prompt from the gold target with them, so that routing never sees the target); a plain
+    Hugging Face model would spend a full-vocabulary loss on them.
     """
-    return model(**{k: batch[k] for k in MODEL_INPUTS if k in batch}).logits
+    inputs = {k: batch[k] for k in ("input_ids", "attention_mask", "position_ids") if k in batch}
+    if getattr(model, "routes_on_labels", False) and "labels" in batch:
+        inputs["labels"] = batch["labels"]
+    if last is not None:
+        inputs["logits_to_keep"] = last
+    return model(**inputs).logits
+
+
+def target_columns(labels: torch.Tensor) -> int:
+    """How many positions at the right end of a left-padded batch hold every target token and
+    the one before the first (the logits :func:`forward_logits` needs with ``last``)."""
+    scored = (labels != -100).any(0).nonzero()
+    return min(labels.shape[1] - int(scored[0]) + 1, labels.shape[1]) if len(scored) else 1
 
 
 @torch.no_grad()

@@ -92,6 +92,8 @@ class SeracModel(torch.nn.Module):
     teacher forcing the tokens labelled as target are left out of the classifier's input.
     """
 
+    routes_on_labels = True  # forward_logits passes the labels: routing reads the prompt only
+
     def __init__(self, base, cf, classifier: ScopeClassifier, tokenizer, threshold: float = 0.5, row_edits: RowEdits | None = None):
         super().__init__()
         self.base, self.cf, self.classifier = base, cf, classifier
@@ -119,7 +121,7 @@ class SeracModel(torch.nn.Module):
         mask = attention_mask if attention_mask is not None else torch.ones_like(input_ids)
         return [ids[m.bool()].tolist() for ids, m in zip(input_ids, mask)]
 
-    def forward(self, input_ids, attention_mask=None, position_ids=None, labels=None, **kwargs):
+    def forward(self, input_ids, attention_mask=None, position_ids=None, labels=None, logits_to_keep: int = 0, **kwargs):
         rows = self._rows(input_ids, attention_mask)
         prompts = []
         for r, row in enumerate(rows):
@@ -131,10 +133,11 @@ class SeracModel(torch.nn.Module):
         routes = self.route(prompts)
         base_rows = [r for r, e in enumerate(routes) if e is None]
         cf_rows = [r for r, e in enumerate(routes) if e is not None]
-        width = input_ids.shape[1]
+        # logits of the last `width` positions (all of them without logits_to_keep); rows end together
+        width = min(logits_to_keep, input_ids.shape[1]) if logits_to_keep else input_ids.shape[1]
         logits = None
         if base_rows:
-            sub = {"input_ids": input_ids[base_rows]}
+            sub = {"input_ids": input_ids[base_rows], "logits_to_keep": width}
             if attention_mask is not None:
                 sub["attention_mask"] = attention_mask[base_rows]
             if position_ids is not None:
@@ -144,11 +147,11 @@ class SeracModel(torch.nn.Module):
             logits[base_rows] = out
         if cf_rows:
             seqs = [cf_inputs(self.tokenizer, self.memory.requests[routes[r]], rows[r]) for r in cf_rows]
-            out = self.cf(**left_pad(seqs, pad_id(self.tokenizer))).logits
+            out = self.cf(**left_pad(seqs, pad_id(self.tokenizer)), logits_to_keep=width).logits
             if logits is None:
                 logits = out.new_zeros((len(rows), width, out.shape[-1]))
             for k, r in enumerate(cf_rows):
-                n = len(rows[r])
+                n = min(len(rows[r]), width)
                 logits[r, width - n:] = out[k, out.shape[1] - n:]
         return CausalLMOutputWithPast(logits=logits)
 

@@ -7,7 +7,7 @@ import torch
 
 from ..losses import per_example_log_probs, token_log_probs
 from ..progress import progress
-from ..scoring import forward_logits
+from ..scoring import forward_logits, target_columns
 from ..tokenization import PromptTarget, teacher_forced_batch
 from .rows import rows_context
 
@@ -50,8 +50,9 @@ def teacher_forced(model, tokenizer, pairs: list[PromptTarget], *, batch_size: i
     batches = [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
     for idx in progress(batches, desc=desc, disable=disable):
         batch = teacher_forced_batch(tokenizer, [pairs[i] for i in idx])
+        keep = target_columns(batch["labels"])
         with rows_context(model, edit_ids, idx):
-            logits = forward_logits(model, batch)
-        for i, result in zip(idx, score_rows(logits, batch["labels"])):
+            logits = forward_logits(model, batch, last=keep)
+        for i, result in zip(idx, score_rows(logits, batch["labels"][:, -keep:])):
             out[i] = result
     return out

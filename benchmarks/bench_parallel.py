@@ -92,7 +92,9 @@ def main():
     config = experiments.eval_config("paper", progress=False)
     pre = pre_edit(model, tok, requests, config)
     counter = TokenCounter(model)
-    peak = matmul_peak()
+    peak, bf16_peak = matmul_peak(), matmul_peak(n=512, repeats=2, dtype=torch.bfloat16)
+    print(f"CPU capability {torch.backends.cpu.get_cpu_capability()}; bfloat16 matmul peak {bf16_peak / 1e9:.1f} GFLOP/s "
+          f"({bf16_peak / peak:.2f}x float32): " + ("--bf16 is worth a run" if bf16_peak > peak else "bfloat16 would be slower here"))
     print(f"SmolLM2-135M, {torch.get_num_threads()} threads; float32 matmul peak {peak / 1e9:.1f} GFLOP/s; "
           f"{len(requests)} test requests (loops on the first {len(loop_requests)}), {args.parallel} edits at once\n")
     header = f"{'editor':8} {'method':24} {'edits':>5} {'s/edit':>8} {'vs parallel':>11} {'GFLOP/s':>8} {'% peak':>7} {'verdicts differing':>19}"

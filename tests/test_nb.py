@@ -47,6 +47,19 @@ def test_bar_styles_pair_an_editors_protocols():
     assert single[("FT-L",)]["color"] != single[("SERAC",)]["color"]
 
 
+def test_sequential_plot_shades_the_range_of_orderings(tmp_path):
+    from editnb import analysis
+
+    rows = [{"editor": "E", "n_edits": n, "ordering": o, "rewrite_acc": float(o == 0 or n == 1), "locality": 1.0}
+            for n in (1, 10) for o in range(3) for _ in range(2)]
+    bands = analysis.sequential_bands(rows)
+    assert bands[("E", "rewrite_acc")]["low"] == [1.0, 0.0] and bands[("E", "rewrite_acc")]["high"] == [1.0, 1.0]
+    fig = plotting.plot_sequential(bands, save=tmp_path / "s")
+    ax = fig.axes[0]
+    assert len(ax.collections) == 2 and "n=6 rows per point over 3 orderings" in ax.get_title()
+    assert (tmp_path / "s.png").is_file()
+
+
 
 def _checked_cells():
     import json

@@ -129,7 +129,7 @@ def model_name(model) -> str:
     return Path(path).name or model.config.model_type
 
 
-def tiny_model(arch: str = "llama", seed: int = 0, *, device="cpu"):
+def tiny_model(arch: str = "llama", seed: int = 0, *, device="cpu", **config):
     """A randomly initialised model of about a million parameters with its own tokenizer, for tests.
 
     The tokenizer is trained in code (byte-level BPE for ``gpt2``/``qwen2``, a
@@ -139,5 +139,5 @@ def tiny_model(arch: str = "llama", seed: int = 0, *, device="cpu"):
     if arch not in TINY_ARCHS:
         raise ValueError(f"unknown tiny architecture {arch!r}; choose one of {sorted(TINY_ARCHS)}")
     tokenizer = build_tiny_tokenizer(arch)
-    model = build_tiny_model(arch, tokenizer, seed=seed)
+    model = build_tiny_model(arch, tokenizer, seed=seed, **config)
     return _finish(model, tokenizer, device)

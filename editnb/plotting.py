@@ -266,3 +266,41 @@ def plot_histograms(samples: dict[str, list[int]], *, xlabel: str, title: str = 
     ax.legend(fontsize=8)
     save_figure(fig, save)
     return fig
+
+
+_KIND_TITLES = {"hidden": "hidden state (residual)", "mlp": "MLP output", "attn": "attention output"}
+_KIND_MAPS = {"hidden": "Purples", "mlp": "Greens", "attn": "Reds"}
+
+
+def _heat(ax, values, ylabels, title, cmap, fig):
+    image = ax.imshow(values, aspect="auto", cmap=cmap, interpolation="nearest")
+    ax.set_yticks(range(len(ylabels)), ylabels, fontsize=7)
+    ax.set_xlabel("layer")
+    ax.set_title(title, fontsize=9)
+    ax.grid(False)
+    fig.colorbar(image, ax=ax, fraction=0.05, pad=0.02)
+
+
+def plot_trace(traces: dict, *, save=None):
+    """One fact's causal traces side by side, ``{kind: Trace}``: indirect effect by layer and token
+    (subject tokens starred), the colour bar in probability of the true answer's first token."""
+    fig, axes = plt.subplots(1, len(traces), figsize=(4.2 * len(traces), 3.4), squeeze=False)
+    for ax, (kind, trace) in zip(axes[0], traces.items()):
+        s0, s1 = trace.subject
+        labels = [display_token(t) + ("*" if s0 <= i < s1 else "") for i, t in enumerate(trace.tokens)]
+        _heat(ax, trace.effects.T, labels, f"restoring the {_KIND_TITLES[kind]}", _KIND_MAPS[kind], fig)
+    first = next(iter(traces.values()))
+    fig.suptitle(f"{first.prompt!r} -> {first.answer!r}: P(clean) = {first.clean:.3f}, "
+                 f"P(corrupted) = {first.corrupted:.3f}", fontsize=9, y=1.02)
+    save_figure(fig, save)
+    return fig
+
+
+def plot_average_effects(effects: dict, positions, *, n: int, save=None):
+    """Average indirect effect by layer and token-position group, ``{kind: (layers, groups) array}``."""
+    fig, axes = plt.subplots(1, len(effects), figsize=(4.2 * len(effects), 3.0), squeeze=False)
+    for ax, (kind, table) in zip(axes[0], effects.items()):
+        _heat(ax, table.T, list(positions), f"AIE of the {_KIND_TITLES[kind]}", _KIND_MAPS[kind], fig)
+    fig.suptitle(f"Average indirect effect over n={n} facts the model knows", fontsize=9, y=1.02)
+    save_figure(fig, save)
+    return fig

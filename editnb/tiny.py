@@ -68,20 +68,21 @@ def build_tiny_tokenizer(arch: str) -> PreTrainedTokenizerFast:
     return tokenizer
 
 
-def _config(arch: str, tokenizer):
+def _config(arch: str, tokenizer, **overrides):
     common = dict(vocab_size=len(tokenizer), bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id)
     if arch == "gpt2":
-        return GPT2Config(n_embd=128, n_layer=4, n_head=4, n_positions=512, **common)
+        return GPT2Config(n_embd=128, n_layer=4, n_head=4, n_positions=512, **common | overrides)
     cls = LlamaConfig if arch == "llama" else Qwen2Config
     return cls(
         hidden_size=128, intermediate_size=384, num_hidden_layers=4, num_attention_heads=4,
-        num_key_value_heads=2, max_position_embeddings=512, tie_word_embeddings=False, **common,
+        num_key_value_heads=2, max_position_embeddings=512, **dict(tie_word_embeddings=False) | common | overrides,
     )
 
 
-def build_tiny_model(arch: str, tokenizer, *, seed: int = 0):
-    """A randomly initialised causal LM of ``arch`` sized to the tokenizer; global RNG untouched."""
-    config = _config(arch, tokenizer)
+def build_tiny_model(arch: str, tokenizer, *, seed: int = 0, **config):
+    """A randomly initialised causal LM of ``arch`` sized to the tokenizer (``config`` overrides
+    its configuration, e.g. ``tie_word_embeddings=True`` as SmolLM2); global RNG untouched."""
+    config = _config(arch, tokenizer, **config)
     config._name_or_path = f"tiny-{arch}"
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)

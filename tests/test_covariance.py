@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from editnb.editors import covariance
+from editnb.editors.locate import covariance
 from editnb.models import tiny_model
 
 TEXTS = ["The quick brown fox jumps over the lazy dog near the river bank today.",

@@ -3,7 +3,7 @@ import torch
 
 from editnb.data import EditRequest
 from editnb.data.embedded import load_embedded
-from editnb.editors import covariance, rome
+from editnb.editors.locate import covariance, keys, rome
 from editnb.models import tiny_model
 
 
@@ -11,8 +11,8 @@ from editnb.models import tiny_model
 def test_subject_position_from_offsets_survives_a_merge_with_the_preceding_space(tiny_models, arch):
     _, tok = tiny_models[arch]
     request = EditRequest(id="r", prompt="The capital of France is", subject="France", target_new="Oslo")
-    before, after = rome.subject_parts(request)
-    text, ids, pos = rome.located(tok, "", before, request.subject, after)
+    before, after = keys.subject_parts(request)
+    text, ids, pos = keys.located(tok, "", before, request.subject, after)
     assert text == request.prompt and (before, after) == ("The capital of ", " is")
     assert tok.decode(ids[:pos + 1], skip_special_tokens=True).endswith("France")
     assert tok.decode(ids[pos + 1:], skip_special_tokens=True).strip() == "is"
@@ -24,7 +24,7 @@ def test_subject_position_from_offsets_survives_a_merge_with_the_preceding_space
 
 def test_subject_missing_from_the_prompt_is_named():
     with pytest.raises(ValueError, match="request x: subject 'Rome'"):
-        rome.subject_parts(EditRequest(id="x", prompt="The capital of France is", subject="Rome", target_new="Oslo"))
+        keys.subject_parts(EditRequest(id="x", prompt="The capital of France is", subject="Rome", target_new="Oslo"))
 
 
 def random_spd(d, seed=0):
@@ -71,5 +71,5 @@ def test_rome_edit_maps_its_key_to_its_value_and_restores_bit_for_bit(tmp_path, 
     edited.restore()
     assert all(torch.equal(p, saved[n]) for n, p in model.named_parameters())
     # the context prefixes are cached per model: a second editor reads the same file
-    assert rome.context_prefixes(model, tok, (4,), 2, 0) == rome.context_prefixes(model, tok, (4,), 2, 0)
+    assert keys.context_prefixes(model, tok, (4,), 2, 0) == keys.context_prefixes(model, tok, (4,), 2, 0)
     assert len(list((tmp_path / "rome").glob("contexts-*.json"))) == 1

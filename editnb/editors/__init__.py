@@ -17,7 +17,8 @@ def register(cls):
 
 
 def get_editor(name: str, hparams_file: str | Path | None = None, **hparams) -> Editor:
-    """An editor by name (``"FT-L"``, ``"FT-M"``, ``"SERAC"``), with defaults, a file, or overrides."""
+    """An editor by name (``"FT-L"``, ``"FT-M"``, ``"SERAC"``, ``"ROME"``, ``"MEMIT"``, ``"AlphaEdit"``),
+    with defaults, a file, or overrides."""
     _load_optional()
     key = {k.upper(): k for k in EDITORS}.get(name.upper())
     if key is None:
@@ -36,6 +37,7 @@ def available() -> list[str]:
 def _load_optional():
     """Editors with heavier imports register themselves on first use."""
     from . import serac  # noqa: F401
+    from .locate import memit, rome  # noqa: F401
 
 
 __all__ = ["EDITORS", "EditedModel", "Editor", "FTHParams", "FTL", "FTM", "FTMHParams", "available", "get_editor", "register"]

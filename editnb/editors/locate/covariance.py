@@ -16,10 +16,10 @@ from dataclasses import dataclass
 
 import torch
 
-from ..models import cache_dir, model_name
-from ..progress import progress
-from ..tokenization import left_pad, pad_id
-from .ft import MLP_OUT, layer_index
+from ...models import cache_dir, model_name
+from ...progress import progress
+from ...tokenization import left_pad, pad_id
+from ..ft import MLP_OUT, layer_index
 
 CORPORA = ("wiki", "model")
 
@@ -126,7 +126,7 @@ def model_texts(model, tokenizer, n_texts: int, length: int = 128, seed: int = 0
 
 def corpus_texts(model, tokenizer, corpus: str, n_tokens: int, seed: int = 0) -> list[str]:
     if corpus == "wiki":
-        from ..data.wiki import wiki_articles
+        from ...data.wiki import wiki_articles
 
         return list(wiki_articles())
     if corpus == "model":
@@ -168,6 +168,36 @@ def second_moments(model, tokenizer, layers, *, corpus: str = "wiki", n_tokens: 
             if cache:
                 _save_atomic(found[m], paths[m])
     return [SecondMoment(found[m]["total"], found[m]["n"]) for m in modules]
+
+
+def convergence(model, tokenizer, layer: int | None, *, corpus: str = "wiki", n_tokens: int = 100_000,
+                checkpoints=(2_000, 5_000, 10_000, 25_000, 50_000), seq_len: int = 256, seed: int = 0) -> list[dict]:
+    """How C settles as tokens are added: at each checkpoint, the relative Frobenius distance of
+    C over that many tokens from C over all ``n_tokens``, and from C one checkpoint earlier."""
+    module = mlp_out_module(model, layer)
+    chunks = token_chunks(tokenizer, corpus_texts(model, tokenizer, corpus, n_tokens, seed), seq_len, n_tokens)
+    final, snaps = accumulate(model, tokenizer, [module], chunks, checkpoints=checkpoints, desc=f"C over {corpus} text")
+    ref = final[module].moment
+    rows, previous = [], None
+    for n, moments in snaps + [(final[module].n, final)]:
+        C = moments[module].moment
+        rows.append({"tokens": n, "to_final": float(torch.linalg.norm(C - ref) / torch.linalg.norm(ref)),
+                     "to_previous": None if previous is None else float(torch.linalg.norm(C - previous) / torch.linalg.norm(C))})
+        previous = C
+    return rows
+
+
+def format_convergence(rows: list[dict]) -> str:
+    lines = ["tokens    |C_n - C_final| / |C_final|   |C_n - C_previous| / |C_n|"]
+    for r in rows:
+        prev = "" if r["to_previous"] is None else f"{r['to_previous']:.4f}"
+        lines.append(f"{r['tokens']:>8}  {r['to_final']:>27.4f}   {prev:>27}")
+    return "\n".join(lines)
+
+
+def relative_distance(a: torch.Tensor, b: torch.Tensor) -> float:
+    """||a - b||_F / ||b||_F."""
+    return float(torch.linalg.norm(a.double() - b.double()) / torch.linalg.norm(b.double()))
 
 
 def _save_atomic(obj, path):

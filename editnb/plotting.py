@@ -284,7 +284,7 @@ def _heat(ax, values, ylabels, title, cmap, fig):
 def plot_trace(traces: dict, *, save=None):
     """One fact's causal traces side by side, ``{kind: Trace}``: indirect effect by layer and token
     (subject tokens starred), the colour bar in probability of the true answer's first token."""
-    fig, axes = plt.subplots(1, len(traces), figsize=(4.2 * len(traces), 3.4), squeeze=False)
+    fig, axes = plt.subplots(1, len(traces), figsize=(4.6 * len(traces), 3.4), squeeze=False, layout="constrained")
     for ax, (kind, trace) in zip(axes[0], traces.items()):
         s0, s1 = trace.subject
         labels = [display_token(t) + ("*" if s0 <= i < s1 else "") for i, t in enumerate(trace.tokens)]
@@ -298,7 +298,7 @@ def plot_trace(traces: dict, *, save=None):
 
 def plot_average_effects(effects: dict, positions, *, n: int, save=None):
     """Average indirect effect by layer and token-position group, ``{kind: (layers, groups) array}``."""
-    fig, axes = plt.subplots(1, len(effects), figsize=(4.2 * len(effects), 3.0), squeeze=False)
+    fig, axes = plt.subplots(1, len(effects), figsize=(4.8 * len(effects), 3.0), squeeze=False, layout="constrained")
     for ax, (kind, table) in zip(axes[0], effects.items()):
         _heat(ax, table.T, list(positions), f"AIE of the {_KIND_TITLES[kind]}", _KIND_MAPS[kind], fig)
     fig.suptitle(f"Average indirect effect over n={n} facts the model knows", fontsize=9, y=1.02)

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from .data.answers import primary
 from .editors.locate.keys import subject_parts
 from .editors.suffix import BLOCKS, Suffix
 from .progress import progress
@@ -97,7 +98,7 @@ def trace_fact(model, tokenizer, request, *, answer: str | None = None, kind: st
     """The indirect effect of every (layer, token) state on ``request``'s prompt (see the module)."""
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
-    answer = answer or request.ground_truth
+    answer = answer or primary(request.ground_truth)  # the true answer's first alias
     before, _ = subject_parts(request)
     ids, (s0, s1) = subject_tokens(tokenizer, request.prompt, len(before), len(before) + len(request.subject))
     target = encode_prompt_target(tokenizer, request.prompt, answer).target_ids[0]

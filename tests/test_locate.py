@@ -85,7 +85,9 @@ def test_memit_batch_is_one_update_per_layer(cache, requests):
         (record,) = edited.layer_updates  # one batch: one update per layer
         for i, (layer, (name, change)) in enumerate(zip(record, weight_change(model, saved, editor).items())):
             assert layer["keys"].shape[0] == len(requests)
-            expected = memit.memit_update(stats[i], layer["keys"], layer["residuals"], editor.hparams.mom2_update_weight)
+            lam = editor.mom2_weight(layer["keys"].shape[1])
+            assert lam == model.config.intermediate_size  # mom2_per_dim = 1 by default
+            expected = memit.memit_update(stats[i], layer["keys"], layer["residuals"], lam)
             torch.testing.assert_close(change.double(), expected, rtol=1e-4, atol=1e-6)
             assert torch.linalg.matrix_rank(change.double(), rtol=1e-6) <= len(requests)
     assert_bit_identical(model, saved)
@@ -215,3 +217,19 @@ def test_statistics_of_a_half_precision_model_are_accumulated_in_float64(cache):
     # a float16 accumulation of the same keys would lose the small eigenvalues
     low = (keys_half.half().T @ keys_half.half()).double()
     assert not torch.allclose(low, keys_half.T @ keys_half, rtol=1e-6, atol=0)
+
+
+@pytest.mark.parametrize("name", ["ROME", "MEMIT", "AlphaEdit"])
+def test_later_edits_reuse_the_unedited_models_statistics_and_prefixes(cache, requests, name, monkeypatch):
+    """The edited weights change the model's fingerprint: a second apply onto the EditedModel
+    must not compute C (or the prefixes) again, on the edited model."""
+    from editnb.editors.locate import keys as keys_module
+
+    model, tok = tiny_model("llama")
+    editor = get_editor(name, **SMALL | (dict(layers=(1, 2)) if name != "ROME" else {}))
+    edited = editor.apply(model, tok, requests[:1])
+    for module in (covariance, keys_module, memit):
+        monkeypatch.setattr(module, "fingerprint", lambda m: pytest.fail("statistics looked up again after an edit"))
+    again = editor.apply(edited, tok, requests[1:2])
+    assert again is edited and [u["id"] for u in edited.updates] == [r.id for r in requests[:2]]
+    edited.restore()

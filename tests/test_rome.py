@@ -73,3 +73,16 @@ def test_rome_edit_maps_its_key_to_its_value_and_restores_bit_for_bit(tmp_path, 
     # the context prefixes are cached per model: a second editor reads the same file
     assert keys.context_prefixes(model, tok, (4,), 2, 0) == keys.context_prefixes(model, tok, (4,), 2, 0)
     assert len(list((tmp_path / "rome").glob("contexts-*.json"))) == 1
+
+
+def test_key_value_check_reads_the_edited_module_only():
+    model, _ = tiny_model("llama")
+    names = [covariance.mlp_out_module(model, layer) for layer in (0, 1)]
+    module = model.get_submodule(names[1])
+    original = module.weight.detach().clone()
+    C = random_spd(rome.weight_of(module).shape[1])
+    k = torch.randn(C.shape[0], generator=torch.Generator().manual_seed(2))
+    v = torch.randn(rome.weight_of(module).shape[0], generator=torch.Generator().manual_seed(3))
+    rome.add_rank_one(module, *rome.rank_one_update(module, C, k, v))
+    check = rome.key_value_check(module, C, k, v, original)
+    assert check["maps_key"] < 1e-5 and check["orthogonal_moves"] < 1e-5

@@ -130,6 +130,19 @@ class WeightSnapshot:
             param.copy_(self.saved[name])
 
 
+def weight_edit_target(editor, base, prior: EditedModel | None, names) -> EditedModel:
+    """The EditedModel that in-place weight edits of ``names`` go into: ``prior`` when it holds
+    this editor's edits of those weights (lifelong editing), else a new one that snapshots them."""
+    if prior is not None:
+        if type(prior.editor) is not type(editor) or any(n not in prior.snapshot.params for n in names):
+            raise ValueError(f"cannot add {editor.name} edits to a model edited by {prior.editor.name}; restore it first")
+        return prior
+    snapshot = WeightSnapshot(base, list(names))
+    edited = EditedModel(base, base, editor, snapshot.restore, [])
+    edited.snapshot = snapshot
+    return edited
+
+
 class Editor:
     """Base class: subclasses set ``name`` and ``HParams`` and implement ``_edit``."""
 

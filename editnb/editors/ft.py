@@ -10,7 +10,7 @@ from ..losses import IGNORE_INDEX, per_example_log_probs
 from ..progress import progress
 from ..scoring import forward_logits
 from ..tokenization import encode, encode_prompt_target, left_pad, pad_id, teacher_forced_batch
-from .base import EditedModel, Editor, RowEdits, WeightSnapshot, unwrap
+from .base import EditedModel, Editor, RowEdits, unwrap, weight_edit_target
 from .deltas import RowDeltas
 from .hparams import HyperParams
 from .suffix import Suffix, supported as suffix_supported
@@ -155,13 +155,7 @@ class FineTune(Editor):
     def apply(self, model, tokenizer, requests, *, sequential: bool = False) -> EditedModel:
         base, prior = unwrap(model)
         name = weight_name(base, self.hparams.layer)
-        if prior is not None and (type(prior.editor) is not type(self) or name not in prior.snapshot.params):
-            raise ValueError(f"cannot add {self.name} edits to a model edited by {prior.editor.name}; restore it first")
-        edited = prior
-        if edited is None:
-            snapshot = WeightSnapshot(base, [name])
-            edited = EditedModel(base, base, self, snapshot.restore, [])
-            edited.snapshot = snapshot
+        edited = weight_edit_target(self, base, prior, [name])
         groups = [[r] for r in requests] if sequential else [list(requests)]
         steps = getattr(edited, "steps", [])
         for group in progress(groups, desc=f"{self.name} edits", disable=len(groups) < 2 or None):

@@ -25,7 +25,7 @@ import torch
 
 from ...models import cache_dir
 from .. import register
-from ..base import EditedModel, Editor, RowEdits, WeightSnapshot, unwrap
+from ..base import EditedModel, Editor, RowEdits, unwrap, weight_edit_target
 from ..deltas import RowDeltas
 from ..hparams import HyperParams
 from ..suffix import BLOCKS
@@ -40,7 +40,12 @@ class MEMITHParams(HyperParams):
 
     layers: the edited blocks (None: ``layer_fractions`` of the depth, the span 4-8 of 32 that
     MEMIT uses on 7B models); the v* settings as ROME's (:class:`~.rome.ROMEHParams`);
-    mom2_update_weight: λ, how much C's keys weigh against the edits' keys.
+    mom2_update_weight: λ, how much C's keys weigh against the edits' keys (None:
+    ``mom2_per_dim`` times the keys' dimension).  For a key k drawn like the text's keys,
+    kᵀC⁻¹k is about that dimension d, and one layer writes s/(1+s) of its residual with
+    s = kᵀ(λC)⁻¹k ≈ d/λ: MEMIT's λ = 15000 writes about half on GPT-J (d = 16384) and 40% on
+    Llama-7B (d = 11008), but a tenth on SmolLM2 (d = 1536).  A λ proportional to d carries
+    the same balance across models.
     """
 
     layers: tuple[int, ...] | None = None
@@ -54,17 +59,26 @@ class MEMITHParams(HyperParams):
     v_weight_decay: float = 0.5
     clamp_norm_factor: float = 4.0
     stop_nll: float = 0.05
-    mom2_update_weight: float = 15000.0
+    mom2_update_weight: float | None = None
+    mom2_per_dim: float = 1.0
     stats_tokens: int = 100_000
     stats_corpus: str = "wiki"
 
 
 @dataclass(frozen=True)
 class AlphaEditHParams(MEMITHParams):
-    """AlphaEdit's settings: MEMIT's, with the null space's share of C's trace and the ridge α."""
+    """AlphaEdit's settings: MEMIT's, with the null space's share of C's trace and the ridge α.
 
-    null_energy: float = 0.01
-    l2: float = 10.0
+    null_energy: the null space is spanned by C's smallest eigenvectors holding this share of
+    its trace (on SmolLM2's layers 4-8, 0.05 is 250-330 of 1536 directions);
+    l2: α (None: ``l2_share`` times C's trace).  One edit writes about s/(1+s) of its residual,
+    s = kᵀPk/α, and kᵀPk is about ``null_energy`` times the trace for a typical key: EasyEdit's
+    absolute α = 10, on SmolLM2 whose traces are 26-67, would write a few percent.
+    """
+
+    null_energy: float = 0.05
+    l2: float | None = None
+    l2_share: float = 1e-3
 
 
 def edit_layers(model, hp) -> list[int]:
@@ -127,15 +141,20 @@ class MEMIT(Editor):
         modules = [mlp_out_module(model, layer) for layer in layers]
         stats = [m.moment for m in second_moments(model, tokenizer, layers, corpus=hp.stats_corpus, n_tokens=hp.stats_tokens)]
         prefixes = context_prefixes(model, tokenizer, hp.context_lengths, hp.contexts_per_length, hp.context_seed)
-        return layers, modules, stats, prefixes
+        return layers, modules, stats, prefixes, None
 
-    def _update(self, i: int, stats, K, R, prior) -> torch.Tensor:
+    def _update(self, i: int, setup, K, R, prior) -> torch.Tensor:
         """Layer ``i``'s ΔW (d_out, d_in) for keys K and residuals R."""
-        return memit_update(stats[i], K, R, self.hparams.mom2_update_weight)
+        return memit_update(setup[2][i], K, R, self.mom2_weight(K.shape[1]))
+
+    def mom2_weight(self, d_in: int) -> float:
+        """λ: ``mom2_update_weight``, or ``mom2_per_dim`` times the keys' dimension."""
+        hp = self.hparams
+        return hp.mom2_update_weight if hp.mom2_update_weight is not None else hp.mom2_per_dim * d_in
 
     def _targets(self, model, tokenizer, requests, setup) -> tuple[list, torch.Tensor]:
         """Each edit's v* result and its target z at the last edited layer (float64, (n, d))."""
-        layers, modules, _, prefixes = setup
+        layers, modules, _, prefixes, _ = setup
         values = optimise_values(model, tokenizer, modules[-1], layers[-1], requests, prefixes, self.hparams)
         now = at_subjects(model, tokenizer, block_name(model, layers[-1]), requests, [""], output=True)
         return values, now.double() + torch.stack([v.delta for v in values]).double()
@@ -145,7 +164,7 @@ class MEMIT(Editor):
         R = (z - what the model now writes at the last layer) / (layers left), then its update,
         installed by ``write(i, ΔW)`` (or ``write(i, [ΔW of each edit])`` for separate edits,
         with ``row_context`` giving each row its own edit) before the next layer is read."""
-        layers, modules, stats, prefixes = setup
+        layers, modules, _, prefixes, _ = setup
         top = block_name(model, layers[-1])
         record = []
         for i, module in enumerate(modules):
@@ -153,9 +172,9 @@ class MEMIT(Editor):
             now = at_subjects(model, tokenizer, top, requests, [""], output=True, row_context=row_context)
             R = (z - now.double()) / (len(layers) - i)
             if row_context is None:
-                write(i, self._update(i, stats, K, R, prior))
+                write(i, self._update(i, setup, K, R, prior))
             else:
-                write(i, [self._update(i, stats, K[e:e + 1], R[e:e + 1], None) for e in range(len(requests))])
+                write(i, [self._update(i, setup, K[e:e + 1], R[e:e + 1], None) for e in range(len(requests))])
             record.append({"layer": layers[i], "keys": K, "residuals": R})
         self._remember(prior, record)
         return record
@@ -166,15 +185,13 @@ class MEMIT(Editor):
     # ------------------------------------------------------------ the editor's shape
     def apply(self, model, tokenizer, requests, *, sequential: bool = False) -> EditedModel:
         base, prior = unwrap(model)
-        setup = self._setup(base, tokenizer)
-        names = [m + ".weight" for m in setup[1]]
-        if prior is not None and (type(prior.editor) is not type(self) or set(names) != set(prior.snapshot.params)):
-            raise ValueError(f"cannot add {self.name} edits to a model edited by {prior.editor.name}; restore it first")
-        edited = prior
-        if edited is None:
-            snapshot = WeightSnapshot(base, names)
-            edited = EditedModel(base, base, self, snapshot.restore, [])
-            edited.snapshot, edited.updates, edited.layer_updates, edited.prior_keys = snapshot, [], [], {}
+        # C, the prefixes (and AlphaEdit's projections) are the unedited model's: computed on the
+        # first apply, kept in the EditedModel for later ones (the edited weights would change
+        # the model's fingerprint and so the cached statistics)
+        setup = prior.setup if prior is not None and hasattr(prior, "setup") else self._setup(base, tokenizer)
+        edited = weight_edit_target(self, base, prior, [m + ".weight" for m in setup[1]])
+        if prior is None:
+            edited.updates, edited.layer_updates, edited.prior_keys, edited.setup = [], [], {}, setup
         modules = [base.get_submodule(m) for m in setup[1]]
 
         @torch.no_grad()
@@ -235,14 +252,17 @@ class AlphaEdit(MEMIT):
     HParams = AlphaEditHParams
 
     def _setup(self, model, tokenizer):
-        layers, modules, stats, prefixes = super()._setup(model, tokenizer)
-        self._projections = [null_space(model, module, C, self.hparams) for module, C in zip(modules, stats)]
-        return layers, modules, stats, prefixes
+        layers, modules, stats, prefixes, _ = super()._setup(model, tokenizer)
+        projections = [null_space(model, module, C, self.hparams) for module, C in zip(modules, stats)]
+        return layers, modules, stats, prefixes, projections
 
-    def _update(self, i, stats, K, R, prior) -> torch.Tensor:
+    def _update(self, i, setup, K, R, prior) -> torch.Tensor:
+        stats, projections = setup[2], setup[4]
         keys = getattr(prior, "prior_keys", {}) if prior is not None else {}
         k_prior = keys.get(i, torch.zeros_like(stats[i], dtype=torch.float64))
-        return alpha_update(self._projections[i], k_prior, K, R, self.hparams.l2)
+        hp = self.hparams
+        alpha = hp.l2 if hp.l2 is not None else hp.l2_share * float(torch.trace(stats[i].double()))
+        return alpha_update(projections[i], k_prior, K, R, alpha)
 
     def _remember(self, prior, record) -> None:
         if prior is None:

@@ -26,7 +26,7 @@ import torch
 
 from ...progress import progress
 from .. import register
-from ..base import EditedModel, Editor, RowEdits, WeightSnapshot, unwrap
+from ..base import EditedModel, Editor, RowEdits, unwrap, weight_edit_target
 from ..deltas import RowDeltas
 from ..ft import layer_index
 from ..hparams import HyperParams
@@ -84,15 +84,14 @@ def rank_one_update(module, C: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -
 
 
 @torch.no_grad()
-def key_value_check(module, C: torch.Tensor, k: torch.Tensor, v: torch.Tensor, saved: dict) -> dict:
-    """For an edited ``module``: |W'k - v| / |v|, and how far a key C⁻¹-orthogonal to k moves
-    (|W'o - W o| / |W o|, with W the weights in ``saved``, a name -> tensor snapshot)."""
-    name = next(n for n, p in saved.items() if p.shape == module.weight.shape and not torch.equal(p, module.weight))
+def key_value_check(module, C: torch.Tensor, k: torch.Tensor, v: torch.Tensor, original: torch.Tensor) -> dict:
+    """For an edited ``module`` whose weight was ``original``: |W'k - v| / |v|, and how far a key
+    C⁻¹-orthogonal to k moves (|W'o - W o| / |W o|)."""
     c_inv_k = torch.linalg.solve(C.double(), k.double())
     other = torch.randn(k.shape[0], generator=torch.Generator().manual_seed(0), dtype=torch.float64)
     other -= (other @ c_inv_k) / (k.double() @ c_inv_k) * k.double()  # now otherᵀ C⁻¹ k = 0
-    W_new, W_old = weight_of(module).double(), saved[name].double()
-    W_old = W_old if isinstance(module, torch.nn.Linear) else W_old.T
+    W_new = weight_of(module).double()
+    W_old = (original if isinstance(module, torch.nn.Linear) else original.T).double()
     mapped = module(k[None].to(module.weight.dtype))[0].double()  # with the module's bias, if any
     return {"maps_key": float(torch.linalg.norm(mapped - v.double()) / torch.linalg.norm(v.double())),
             "orthogonal_moves": float(torch.linalg.norm((W_new - W_old) @ other) / torch.linalg.norm(W_old @ other))}
@@ -127,15 +126,12 @@ class ROME(Editor):
 
     def apply(self, model, tokenizer, requests, *, sequential: bool = False) -> EditedModel:
         base, prior = unwrap(model)
-        layer, module_name, module, stats, prefixes = self._setup(base, tokenizer)
-        weight = module_name + ".weight"
-        if prior is not None and (type(prior.editor) is not type(self) or weight not in prior.snapshot.params):
-            raise ValueError(f"cannot add {self.name} edits to a model edited by {prior.editor.name}; restore it first")
-        edited = prior
-        if edited is None:
-            snapshot = WeightSnapshot(base, [weight])
-            edited = EditedModel(base, base, self, snapshot.restore, [])
-            edited.snapshot, edited.updates = snapshot, []
+        # C and the prefixes are the unedited model's, kept in the EditedModel for later applies
+        setup = prior.setup if prior is not None and hasattr(prior, "setup") else self._setup(base, tokenizer)
+        layer, module_name, module, stats, prefixes = setup
+        edited = weight_edit_target(self, base, prior, [module_name + ".weight"])
+        if prior is None:
+            edited.updates, edited.setup = [], setup
         for request in progress(list(requests), desc=f"{self.name} edits", disable=len(requests) < 2 or None):
             k = subject_key(base, tokenizer, module_name, request, prefixes)
             found = optimise_values(base, tokenizer, module_name, layer, [request], prefixes, self.hparams)[0]

@@ -6,6 +6,7 @@ from pathlib import Path
 
 
 import matplotlib.pyplot as plt
+import numpy as np
 
 _STYLE = {
     "figure.figsize": (6.4, 3.6),
@@ -273,7 +274,10 @@ _KIND_MAPS = {"hidden": "Purples", "mlp": "Greens", "attn": "Reds"}
 
 
 def _heat(ax, values, ylabels, title, cmap, fig):
-    image = ax.imshow(values, aspect="auto", cmap=cmap, interpolation="nearest")
+    """A heat map; NaN cells (a token group this fact or no fact has) drawn grey, not as zero."""
+    colours = plt.get_cmap(cmap).copy()
+    colours.set_bad("0.85")
+    image = ax.imshow(np.ma.masked_invalid(values), aspect="auto", cmap=colours, interpolation="nearest")
     ax.set_yticks(range(len(ylabels)), ylabels, fontsize=7)
     ax.set_xlabel("layer")
     ax.set_title(title, fontsize=9)
@@ -291,7 +295,7 @@ def plot_trace(traces: dict, *, save=None):
         _heat(ax, trace.effects.T, labels, f"restoring the {_KIND_TITLES[kind]}", _KIND_MAPS[kind], fig)
     first = next(iter(traces.values()))
     fig.suptitle(f"{first.prompt!r} -> {first.answer!r}: P(clean) = {first.clean:.3f}, "
-                 f"P(corrupted) = {first.corrupted:.3f}", fontsize=9, y=1.02)
+                 f"P(corrupted) = {first.corrupted:.3f}", fontsize=9)
     save_figure(fig, save)
     return fig
 
@@ -301,6 +305,6 @@ def plot_average_effects(effects: dict, positions, *, n: int, save=None):
     fig, axes = plt.subplots(1, len(effects), figsize=(4.8 * len(effects), 3.0), squeeze=False, layout="constrained")
     for ax, (kind, table) in zip(axes[0], effects.items()):
         _heat(ax, table.T, list(positions), f"AIE of the {_KIND_TITLES[kind]}", _KIND_MAPS[kind], fig)
-    fig.suptitle(f"Average indirect effect over n={n} facts the model knows", fontsize=9, y=1.02)
+    fig.suptitle(f"Average indirect effect over n={n} facts the model knows (grey: no token in that group)", fontsize=9)
     save_figure(fig, save)
     return fig

@@ -69,6 +69,11 @@ def context_prefixes(model, tokenizer, lengths=(5, 10), per_length: int = 5, see
     return prefixes
 
 
+def prefixes_for(model, tokenizer, hp) -> list[str]:
+    """:func:`context_prefixes` with an editor's ``context_lengths``, ``contexts_per_length`` and ``context_seed``."""
+    return context_prefixes(model, tokenizer, hp.context_lengths, hp.contexts_per_length, hp.context_seed)
+
+
 class _Stop(Exception):
     pass
 

@@ -30,7 +30,7 @@ from ..deltas import RowDeltas
 from ..hparams import HyperParams
 from ..suffix import BLOCKS
 from .covariance import _save_atomic, fingerprint, mlp_out_module, second_moments
-from .keys import at_subjects, context_prefixes
+from .keys import at_subjects, prefixes_for
 from .values import optimise_values
 
 
@@ -140,7 +140,7 @@ class MEMIT(Editor):
         layers = edit_layers(model, hp)
         modules = [mlp_out_module(model, layer) for layer in layers]
         stats = [m.moment for m in second_moments(model, tokenizer, layers, corpus=hp.stats_corpus, n_tokens=hp.stats_tokens)]
-        prefixes = context_prefixes(model, tokenizer, hp.context_lengths, hp.contexts_per_length, hp.context_seed)
+        prefixes = prefixes_for(model, tokenizer, hp)
         return layers, modules, stats, prefixes, None
 
     def _update(self, i: int, setup, K, R, prior) -> torch.Tensor:

@@ -31,7 +31,7 @@ from ..deltas import RowDeltas
 from ..ft import layer_index
 from ..hparams import HyperParams
 from .covariance import mlp_out_module, second_moment
-from .keys import at_subjects, context_prefixes, subject_key
+from .keys import at_subjects, prefixes_for, subject_key
 from .values import optimise_values
 
 
@@ -121,7 +121,7 @@ class ROME(Editor):
         hp = self.hparams
         layer = rome_layer(model, hp.layer)
         module_name = mlp_out_module(model, layer)
-        prefixes = context_prefixes(model, tokenizer, hp.context_lengths, hp.contexts_per_length, hp.context_seed)
+        prefixes = prefixes_for(model, tokenizer, hp)
         return layer, module_name, model.get_submodule(module_name), self.statistics(model, tokenizer), prefixes
 
     def apply(self, model, tokenizer, requests, *, sequential: bool = False) -> EditedModel:

@@ -17,6 +17,12 @@ def _is_transposed(module) -> bool:
     return not isinstance(module, torch.nn.Linear)
 
 
+def in_weight_layout(module, delta: torch.Tensor) -> torch.Tensor:
+    """A (d_out, d_in) ΔW as ``module`` stores its weight, in its dtype (GPT-2's Conv1D stores Wᵀ)."""
+    delta = delta.to(module.weight.dtype)
+    return delta.T if _is_transposed(module) else delta
+
+
 class RowDeltas:
     """K deltas of one module's weight, added per row through a forward hook.
 

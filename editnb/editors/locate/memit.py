@@ -26,7 +26,7 @@ import torch
 from ...models import cache_dir
 from .. import register
 from ..base import EditedModel, Editor, RowEdits, unwrap, weight_edit_target
-from ..deltas import RowDeltas
+from ..deltas import RowDeltas, in_weight_layout
 from ..hparams import HyperParams
 from ..suffix import BLOCKS
 from .covariance import _save_atomic, fingerprint, mlp_out_module, second_moments
@@ -119,12 +119,6 @@ def null_projection(C: torch.Tensor, energy: float) -> torch.Tensor:
     share = values.clamp(min=0).cumsum(0) / values.clamp(min=0).sum()
     null = vectors[:, share <= energy]
     return null @ null.T
-
-
-def in_weight_layout(module, delta: torch.Tensor) -> torch.Tensor:
-    """A (d_out, d_in) ΔW as the module stores its weight (GPT-2's Conv1D stores Wᵀ)."""
-    delta = delta.to(module.weight.dtype)
-    return delta if isinstance(module, torch.nn.Linear) else delta.T
 
 
 @register

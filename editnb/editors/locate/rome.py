@@ -27,7 +27,7 @@ import torch
 from ...progress import progress
 from .. import register
 from ..base import EditedModel, Editor, RowEdits, unwrap, weight_edit_target
-from ..deltas import RowDeltas
+from ..deltas import RowDeltas, in_weight_layout
 from ..ft import layer_index
 from ..hparams import HyperParams
 from .covariance import mlp_out_module, second_moment
@@ -99,8 +99,7 @@ def key_value_check(module, C: torch.Tensor, k: torch.Tensor, v: torch.Tensor, o
 
 def rank_one_delta(module, left: torch.Tensor, right: torch.Tensor) -> torch.Tensor:
     """ΔW = right leftᵀ in the module's weight layout and dtype (GPT-2's Conv1D stores Wᵀ)."""
-    delta = torch.outer(right, left).to(module.weight.dtype)
-    return delta if isinstance(module, torch.nn.Linear) else delta.T
+    return in_weight_layout(module, torch.outer(right, left))
 
 
 @torch.no_grad()

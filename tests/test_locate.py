@@ -47,6 +47,29 @@ def weight_change(model, before, editor):
     return {n: model.get_submodule(n).weight.detach() - before[n + ".weight"] for n in names}
 
 
+@pytest.mark.parametrize("arch", ["llama", "gpt2", "qwen2"])
+def test_values_from_cached_prefixes_equal_values_from_whole_rows(tiny_models, requests, arch):
+    """v* with the tokens before the subject run once (their keys and values cached) is v* with
+    whole rows at every step.  Tolerance 1e-4 relative: the two runs sum attention over the
+    same keys in different orders (float32), and 12 Adam steps carry that rounding along."""
+    from editnb.editors.locate import values
+    from editnb.editors.locate.rome import ROMEHParams
+    from editnb.editors.suffix import Suffix
+
+    model, tok = tiny_models[arch]
+    assert Suffix(model, 1).caches_prefix  # else the test would compare the whole-row path with itself
+    module = covariance.mlp_out_module(model, 1)
+    prefixes = ["", "Some context words here. ", "A second and longer prefix, written out. "]
+    hp = ROMEHParams(v_steps=12, stop_nll=0.5)
+    cut = values.optimise_values(model, tok, module, 1, requests, prefixes, hp)
+    whole = values.optimise_values(model, tok, module, 1, requests, prefixes, hp, split=False)
+    for a, b in zip(cut, whole):
+        assert a.steps == b.steps
+        assert b.delta.norm() > 0
+        torch.testing.assert_close(a.delta, b.delta, rtol=1e-4, atol=1e-5 * b.delta.norm().item())
+        assert abs(a.nll - b.nll) <= 1e-4 * max(1.0, abs(b.nll))
+
+
 @pytest.mark.parametrize("name", ["ROME", "MEMIT", "AlphaEdit"])
 @pytest.mark.parametrize("arch", ["llama", "gpt2"])
 def test_apply_each_equals_one_edit_at_a_time_and_restores_bit_for_bit(cache, requests, name, arch):

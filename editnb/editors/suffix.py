@@ -9,9 +9,15 @@ of the LM head, whose 49k-word vocabulary costs a fifth of a full forward pass.
 
 Rows are left-padded as in :func:`editnb.tokenization.left_pad`; explicit position ids and the
 attention mask make a padded row equal to the unpadded one (as in the full forward pass).
+
+Where an optimisation changes only positions from some column on (ROME's v* at the subject's
+last token), the positions before it give the same keys and values in every block at every
+step: :meth:`Suffix.past` computes them once, and :meth:`Suffix.logits` with ``past`` runs only
+the later tokens against them (transformers' ``DynamicCache`` with per-layer storage).
 """
 from __future__ import annotations
 
+import inspect
 from contextlib import contextmanager
 
 import torch
@@ -68,20 +74,53 @@ class Suffix:
         mask = batch["attention_mask"].bool()
         return [captured["h"][i][mask[i].to(captured["h"].device)].detach() for i in range(mask.shape[0])]
 
-    def logits(self, states: list[torch.Tensor], batch: dict, keep: int) -> torch.Tensor:
+    @property
+    def caches_prefix(self) -> bool:
+        """Whether :meth:`past` works here (transformers with per-layer caches and a ``cache`` argument)."""
+        try:
+            from transformers import DynamicCache
+            return hasattr(DynamicCache(), "layers") and "cache" in inspect.signature(self.model.base_model.forward).parameters
+        except ImportError:
+            return False
+
+    @torch.no_grad()
+    def past(self, states: list[torch.Tensor], batch: dict) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """Keys and values of blocks ``layer``.. for the left-padded rows whose block inputs are
+        ``states`` (one (keys, values) pair per block, batch first)."""
+        from transformers import DynamicCache
+        cache = DynamicCache(config=self.model.config)
+        self._run(states, batch, cache=cache)
+        return [(layer.keys, layer.values) for layer in cache.layers[self.layer:]]
+
+    def logits(self, states: list[torch.Tensor], batch: dict, keep: int, past=None) -> torch.Tensor:
         """Logits at the last ``keep`` positions of the left-padded batch whose rows' block
-        inputs are ``states`` (``batch`` gives the attention mask and position ids)."""
-        width = batch["attention_mask"].shape[1]
+        inputs are ``states`` (``batch`` gives the attention mask and position ids).  With
+        ``past = (pairs, mask)``, the rows continue the rows whose keys and values
+        :meth:`past` gave as ``pairs``, under that earlier batch's attention ``mask``."""
+        cache = None
+        if past is not None:
+            from transformers import DynamicCache
+            pairs, mask = past
+            # blocks below ``layer`` never run: their entries only give the cache its length
+            cache = DynamicCache(ddp_cache_data=[pairs[0]] * self.layer + list(pairs))
+            batch = dict(batch, attention_mask=torch.cat([mask, batch["attention_mask"]], 1))
+        hidden = self._run(states, batch, cache=cache)
+        # a contiguous tail: the head is then one matmul (a strided slice makes torch broadcast
+        # the 49k-word head weight into a batched matmul, several times slower)
+        return self.model.get_output_embeddings()(hidden[:, -keep:].contiguous())
+
+    def _run(self, states, batch, cache=None) -> torch.Tensor:
+        """Blocks ``layer``.. and the final norm on ``states`` placed as in ``batch`` (left-padded)."""
+        width = batch["position_ids"].shape[1]
         first = states[0]
         hidden = first.new_zeros((len(states), width, first.shape[-1]))
         for i, s in enumerate(states):
             hidden[i, width - s.shape[0]:] = s
+        extra = {"cache": cache, "use_cache": True} if cache is not None else {"use_cache": False}
         with self._from_layer():
             out = self.model.base_model(inputs_embeds=hidden, attention_mask=batch["attention_mask"],
-                                        position_ids=batch["position_ids"], use_cache=False)
-        # a contiguous tail: the head is then one matmul (a strided slice makes torch broadcast
-        # the 49k-word head weight into a batched matmul, several times slower)
-        return self.model.get_output_embeddings()(out.last_hidden_state[:, -keep:].contiguous())
+                                        position_ids=batch["position_ids"], **extra)
+        return out.last_hidden_state
 
     @contextmanager
     def _from_layer(self):

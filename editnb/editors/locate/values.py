@@ -11,7 +11,11 @@ from the unedited one, at the subject's last token, as ROME computes it), and a 
 losses are summed, so each δ gets its own edit's gradient and Adam (elementwise) makes the
 steps of K separate runs.  An edit whose NLL is below ``stop_nll`` stops there, as a single
 run does: its rows leave the batch and its δ gets no gradient, which Adam skips.  The blocks
-below the edited one see the same input at every step, so they run once (:class:`Suffix`).
+below the edited one see the same input at every step, so they run once (:class:`Suffix`);
+and since δ enters at the subject's last token, the tokens before it give the same keys and
+values at every step in the blocks above too: they are computed once, and each step runs only
+the subject's last token and what follows it (:class:`_Split`; ``split=False`` runs whole rows,
+and ``tests/test_locate.py`` checks that both give the same v*).
 """
 from __future__ import annotations
 
@@ -80,6 +84,30 @@ class _Batch:
         self.offset = width - self.keep
 
 
+class _Split:
+    """The rows cut before the subject's last token: the part before it runs once through the
+    blocks from ``layer`` (its keys and values are kept), the part from it on at every step."""
+
+    def __init__(self, tokenizer, suffix, rows: list[_Row], states):
+        self.tokenizer, self.suffix = tokenizer, suffix
+        head = left_pad([r.ids[:r.pos] for r in rows], pad_id(tokenizer))
+        self.head_mask = head["attention_mask"]
+        self.past = suffix.past([s[:r.pos] for s, r in zip(states, rows)], head)
+        self.tails = [_Row(r.edit, r.ids[r.pos:], r.labels[r.pos:] if r.labels else None, 0) for r in rows]
+        self.starts = torch.tensor([r.pos for r in rows])
+        self.states = [s[r.pos:] for s, r in zip(states, rows)]
+
+    def logits(self, keep_rows: list[int], hook_state) -> tuple[torch.Tensor, _Batch]:
+        b = _Batch(self.tokenizer, [self.tails[i] for i in keep_rows])
+        index = torch.tensor(keep_rows)
+        b.batch["position_ids"] = b.batch["position_ids"] + self.starts[index, None]
+        hook_state["batch"] = b
+        pairs = [(k.index_select(0, index.to(k.device)), v.index_select(0, index.to(v.device))) for k, v in self.past]
+        logits = self.suffix.logits([self.states[i] for i in keep_rows], b.batch, b.keep,
+                                    past=(pairs, self.head_mask[index]))
+        return logits, b
+
+
 def _forward(model, suffix, states, b: _Batch, hook_state) -> torch.Tensor:
     """Logits at the last ``b.keep`` positions, with the current deltas added by the hook."""
     hook_state["batch"] = b
@@ -89,11 +117,12 @@ def _forward(model, suffix, states, b: _Batch, hook_state) -> torch.Tensor:
     return model(**inputs, use_cache=False).logits[:, -b.keep:]
 
 
-def optimise_values(model, tokenizer, module: str, layer: int, requests, prefixes, hp) -> list[Value]:
+def optimise_values(model, tokenizer, module: str, layer: int, requests, prefixes, hp, *, split: bool = True) -> list[Value]:
     """v* for each request, the K edits optimised side by side (see the module docstring).
 
     ``module`` is the MLP output projection of block ``layer``; ``hp`` has ``v_steps``, ``v_lr``,
-    ``kl_factor``, ``v_weight_decay``, ``clamp_norm_factor`` and ``stop_nll``."""
+    ``kl_factor``, ``v_weight_decay``, ``clamp_norm_factor`` and ``stop_nll``.  ``split``: run
+    only the tokens from the subject's last one at each step (where the model allows it)."""
     rows = [row for e, r in enumerate(requests) for row in value_rows(tokenizer, r, prefixes, e)]
     n = len(requests)
     suffix = Suffix(model, layer) if suffix_supported(model) else None
@@ -128,6 +157,7 @@ def optimise_values(model, tokenizer, module: str, layer: int, requests, prefixe
         inits = [capture["out"][first[e], full.cols[first[e]]].float().clone() for e in range(n)]
         kl_rows = {r.edit: i for i, r in enumerate(rows) if r.labels is None}
         kl_init = {e: F.log_softmax(logits[i, full.cols[i] - full.offset].float(), -1) for e, i in kl_rows.items()}
+        cut = _Split(tokenizer, suffix, rows, states) if split and suffix is not None and suffix.caches_prefix else None
         deltas = [torch.zeros_like(v, requires_grad=True) for v in inits]
         hook_state["deltas"] = deltas
         optimizer = torch.optim.Adam(deltas, lr=hp.v_lr)
@@ -137,8 +167,11 @@ def optimise_values(model, tokenizer, module: str, layer: int, requests, prefixe
             if not active:
                 break
             keep_rows = [i for i, r in enumerate(rows) if not done[r.edit]]
-            b = _Batch(tokenizer, [rows[i] for i in keep_rows])
-            logits = _forward(model, suffix, [states[i] for i in keep_rows] if states is not None else None, b, hook_state)
+            if cut is not None:
+                logits, b = cut.logits(keep_rows, hook_state)
+            else:
+                b = _Batch(tokenizer, [rows[i] for i in keep_rows])
+                logits = _forward(model, suffix, [states[i] for i in keep_rows] if states is not None else None, b, hook_state)
             losses = _losses(logits, b, kl_init, deltas, inits, hp)
             optimizer.zero_grad(set_to_none=True)
             todo = []

@@ -28,8 +28,9 @@ BUDGETS = {
 }
 
 # The locate-then-edit family (notebook 05).  Notebooks 03 and 04 do not run it yet: its v*
-# optimisation over context prefixes costs tens of seconds per edit on 2 cores
-# (benchmarks/bench_locate.py), which all test requests in paper mode cannot afford.
+# optimisation over context prefixes costs about 6 s per edit on 2 cores
+# (benchmarks/bench_locate.py), which adds about 25 minutes per editor over all test requests
+# to a paper run already past its budget.
 LOCATE_EDITORS = ("ROME", "MEMIT", "AlphaEdit")
 
 # Edits evaluated one at a time by notebooks 02-04: the same requests, so that the store lets

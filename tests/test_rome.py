@@ -27,6 +27,13 @@ def test_subject_missing_from_the_prompt_is_named():
         keys.subject_parts(EditRequest(id="x", prompt="The capital of France is", subject="Rome", target_new="Oslo"))
 
 
+def test_a_subject_that_opens_the_prompt_capitalised_is_found_as_the_prompt_writes_it():
+    r = EditRequest(id="x", prompt="The Netherlands is a nation on the continent of", subject="the Netherlands", target_new="Asia")
+    before, after = keys.subject_parts(r)
+    assert (before, keys.subject_as_written(r, before, after)) == ("", "The Netherlands")
+    assert before + keys.subject_as_written(r, before, after) + after == r.prompt
+
+
 def random_spd(d, seed=0):
     g = torch.Generator().manual_seed(seed)
     a = torch.randn(d, 2 * d, generator=g, dtype=torch.float64)

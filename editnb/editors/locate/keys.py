@@ -21,11 +21,20 @@ from .covariance import fingerprint
 
 
 def subject_parts(request: EditRequest) -> tuple[str, str]:
-    """The request's prompt before and after its subject (the first occurrence)."""
-    at = request.prompt.find(request.subject) if request.subject else -1
+    """The request's prompt before and after its subject (the first occurrence; failing that,
+    the first one ignoring case: "the Netherlands" opening a prompt as "The Netherlands")."""
+    prompt, subject = request.prompt, request.subject
+    at = prompt.find(subject) if subject else -1
+    if at < 0 and subject and len(prompt.lower()) == len(prompt):
+        at = prompt.lower().find(subject.lower())
     if at < 0:
         raise ValueError(f"request {request.id}: subject {request.subject!r} does not occur in prompt {request.prompt!r}")
-    return request.prompt[:at], request.prompt[at + len(request.subject):]
+    return prompt[:at], prompt[at + len(subject):]
+
+
+def subject_as_written(request: EditRequest, before: str, after: str) -> str:
+    """The subject as the prompt spells it (between :func:`subject_parts`' two pieces)."""
+    return request.prompt[len(before):len(request.prompt) - len(after)]
 
 
 def subject_last_token(tokenizer, text: str, start: int, end: int) -> tuple[list[int], int]:
@@ -120,8 +129,9 @@ def at_subjects(model, tokenizer, module: str, requests, prefixes, *, output: bo
     seqs, owners = [], []
     for i, request in enumerate(requests):
         before, after = subject_parts(request)
+        subject = subject_as_written(request, before, after)
         for p in prefixes:
-            seqs.append(located(tokenizer, p, before, request.subject, after)[1:])
+            seqs.append(located(tokenizer, p, before, subject, after)[1:])
             owners.append(i)
     parts = []
     for start in range(0, len(seqs), batch_rows):

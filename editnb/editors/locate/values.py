@@ -26,7 +26,7 @@ import torch.nn.functional as F
 
 from ...tokenization import encode_prompt_target, left_pad, pad_id
 from ..suffix import Suffix, supported as suffix_supported
-from .keys import _tensor, located, subject_parts
+from .keys import _tensor, located, subject_as_written, subject_parts
 
 KL_SUFFIX = " is a"  # ROME's "{subject} is a": the subject's other properties should not move
 
@@ -57,9 +57,10 @@ def value_rows(tokenizer, request, prefixes, edit: int) -> list[_Row]:
     """Rows of one edit: the prompt after each prefix with the target (the bare prompt first),
     then "{subject} is a" for the KL term."""
     before, after = subject_parts(request)
+    subject = subject_as_written(request, before, after)
     rows = []
     for p in prefixes:
-        text, ids, pos = located(tokenizer, p, before, request.subject, after)
+        text, ids, pos = located(tokenizer, p, before, subject, after)
         pair = encode_prompt_target(tokenizer, text, request.target_new)
         if pair.prompt_ids[:pos + 1] != tuple(ids[:pos + 1]):
             raise ValueError(f"request {request.id}: the target {request.target_new!r} merges into the subject's tokens")

@@ -80,7 +80,7 @@ def main():
 
 def _batch(name, model, tok, batch, hp):
     ed = get_editor(name, **hp)
-    ed._setup(model, tok)  # C and the prefixes first, cached on disk, outside the timing (their own rows time C)
+    ed._setup(model, tok)  # C and the prefixes first, cached on disk, outside the timing (the C rows, when they run, time C)
     edited, t = timed(lambda: ed.apply(model, tok, batch))
     edited.restore()
     return (f"{name}, one batch", f"{t:.1f} s", f"{len(batch)} edits, {t / len(batch):.2f} s/edit")

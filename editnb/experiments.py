@@ -27,13 +27,11 @@ BUDGETS = {
     **{name: {"ci": _LOCATE_CI, "paper": {}} for name in ("ROME", "MEMIT", "AlphaEdit")},
 }
 
-# The locate-then-edit family (notebook 05).  Notebooks 03 and 04 do not run it yet: its v*
-# optimisation over context prefixes costs about 6 s per edit on 2 cores
-# (benchmarks/bench_locate.py), which adds about 25 minutes per editor over all test requests
-# to a paper run already past its budget.
+# The locate-then-edit family (notebook 05).  Notebooks 03 and 04 score it with the others on
+# the same edits; its sequential curves (MEMIT against AlphaEdit) are drawn in notebook 05.
 LOCATE_EDITORS = ("ROME", "MEMIT", "AlphaEdit")
 
-# Edits evaluated one at a time by notebooks 02-04: the same requests, so that the store lets
+# Edits evaluated one at a time by notebooks 02-05: the same requests, so that the store lets
 # each notebook reuse the others' edits.  Paper mode: every test request (None: all 252 of the
 # embedded test split, or every record of a dataset given to notebook 03).
 N_REQUESTS = {"ci": 6, "paper": None}
@@ -46,7 +44,7 @@ SEQUENTIAL_CAP = {"paper": {"FT-L": 50, "FT-M": 50}}
 
 
 # Bump when evaluate() changes what a row holds, so that stored rows of older code are not reused.
-ROWS_VERSION = 2
+ROWS_VERSION = 3
 
 
 def eval_config(mode: str, **overrides) -> EvalConfig:
@@ -60,7 +58,7 @@ def pre_edit(model, tokenizer, requests, config: EvalConfig, store: ResultStore 
     sequential curves ask for the same requests' unedited outputs; each is computed once)."""
     if store is None:
         return compute_pre_edit(model, tokenizer, requests, config)
-    name, config_dict = model_name(model), config.to_dict()
+    name, config_dict = model_name(model), config.raw_outputs()  # shared by configs that differ only in fluency
     keys = {r.id: result_key("pre_edit", name, r.to_dict(), config_dict, ROWS_VERSION) for r in requests}
     saved = {r.id: store.get(keys[r.id]) for r in requests}
     missing = [r for r in requests if saved[r.id] is None]
@@ -95,7 +93,10 @@ def seen_template_requests(requests) -> list:
 
 
 def sequential_checkpoints(name: str, mode: str) -> tuple[int, ...]:
-    """The checkpoints of ``SEQUENTIAL`` up to the editor's cap in this mode."""
+    """The checkpoints of ``SEQUENTIAL`` up to the editor's cap in this mode (none for
+    :data:`LOCATE_EDITORS`: notebook 05 draws their sequential curves)."""
+    if name in LOCATE_EDITORS:
+        return ()
     cap = SEQUENTIAL_CAP.get(mode, {}).get(name)
     return tuple(n for n in SEQUENTIAL[mode] if cap is None or n <= cap)
 
@@ -107,9 +108,9 @@ def make_editor(name: str, mode: str, **hparams):
 
 
 def editor_names() -> list[str]:
-    """The registered editors notebooks 02-04 run (an editor added later shows up without
-    changing a notebook), less :data:`LOCATE_EDITORS` (notebook 05's)."""
-    return [name for name in available() if name not in LOCATE_EDITORS]
+    """The registered editors notebooks 03 and 04 run (an editor added later shows up without
+    changing a notebook)."""
+    return list(available())
 
 
 # Single edits made side by side by apply_each (each row sees its own edit only): edits per group.
@@ -207,10 +208,31 @@ def sequential_curve(editor, model, tokenizer, requests, checkpoints, *, config,
 def sequential_curves(editor, model, tokenizer, orders, checkpoints, *, config, pre=None,
                       evaluate_at_most: int | None = None, protocols=PROTOCOLS) -> list[dict]:
     """:func:`sequential_curve` once per order of the edits (from :func:`orderings`); rows carry
-    ``ordering``, the order's index."""
-    return [dict(row, ordering=i) for i, order in enumerate(orders)
-            for row in sequential_curve(editor, model, tokenizer, order, checkpoints, config=config, pre=pre,
-                                        evaluate_at_most=evaluate_at_most, protocols=protocols)]
+    ``ordering``, the order's index.  An editor with ``apply_streams`` runs the orders side by
+    side (one stream each, evaluated in shared batches; ``tests/test_each.py`` checks it against
+    the orders one after another)."""
+    if type(editor).apply_streams is Editor.apply_streams:
+        return [dict(row, ordering=i) for i, order in enumerate(orders)
+                for row in sequential_curve(editor, model, tokenizer, order, checkpoints, config=config, pre=pre,
+                                            evaluate_at_most=evaluate_at_most, protocols=protocols)]
+    # the same request is in every order: tag it with its order, so that it names one stream
+    tagged = [[dataclasses.replace(r, id=f"{r.id}@{i}") for r in order] for i, order in enumerate(orders)]
+    checkpoints = [n for n in sorted(checkpoints) if n <= min(len(order) for order in orders)]
+    if pre is None:
+        pre = compute_pre_edit(model, tokenizer, [r for order in orders for r in sequential_sample(order, checkpoints, evaluate_at_most)], config)
+    rows, edited, done = [], None, 0
+    try:
+        for n in checkpoints:
+            edited = editor.apply_streams(edited if edited is not None else model, tokenizer, [order[done:n] for order in tagged])
+            done = n
+            scored = [r for order in tagged for r in evenly_spaced(order[:n], evaluate_at_most)]
+            for row in evaluate(edited, tokenizer, scored, pre=pre, config=config, protocols=protocols):
+                request_id, ordering = row["id"].rsplit("@", 1)
+                rows.append(dict(row, id=request_id, editor=editor.name, n_edits=n, ordering=int(ordering)))
+    finally:
+        if edited is not None:
+            edited.restore()
+    return sorted(rows, key=lambda row: row["ordering"])
 
 
 def probe_pairs(rows: list[dict]) -> list[dict]:

@@ -9,9 +9,12 @@ and single coordinates loosely: ||W_each - W_single|| under 1e-3 of ||W_single -
 change (measured at most 1.4%, one coordinate of 49k), the same early-stopping step, and
 identical verdicts and generated texts.
 """
+from dataclasses import replace
+
 import pytest
 import torch
 
+from editnb import experiments
 from editnb.data.embedded import load_embedded
 from editnb.editors import get_editor
 from editnb.editors.ft import weight_name
@@ -122,7 +125,7 @@ def test_rows_are_required_and_checked(requests):
         with pytest.raises(ValueError, match="1 edit ids for a batch of 2 rows"):
             with edited.rows([0]):
                 edited(input_ids=ids.repeat(2, 1))
-        with pytest.raises(KeyError, match="not one of this model's 2 edits"):
+        with pytest.raises(KeyError, match="not in any of this model.s 2 separate edits"):
             evaluate(edited, tok, requests[2:3], config=CONFIG)
     plain = get_editor("FT-M", steps=1).apply(model, tok, requests[:1])
     with pytest.raises(TypeError, match="apply_each"):
@@ -167,3 +170,55 @@ def test_each_on_a_model_dispatched_by_accelerate(requests, tmp_path, name):
     if deltas is not None:
         torch.testing.assert_close(got_deltas, deltas, rtol=0, atol=1e-6)
     assert_same_rows(expected, got)
+
+
+def tagged_orders(requests):
+    """Two orders of three edits, each request's id tagged with its order (as sequential_curves does)."""
+    orders = [requests[:3], [requests[4], requests[2], requests[0]]]
+    return [[replace(r, id=f"{r.id}@{i}") for r in order] for i, order in enumerate(orders)]
+
+
+@pytest.mark.parametrize("arch", ["llama", "gpt2", "qwen2"])
+@pytest.mark.parametrize("name", ["FT-L", "FT-M"])
+def test_ft_streams_equal_sequential_edits(requests, arch, name):
+    """Streams side by side, continued across two calls, against each order applied with sequential=True:
+    the same steps per edit and the weights within the tolerance above (FT-L's ball is around the
+    weight before each edit, so a stream may move further than one edit's radius)."""
+    model, tok = tiny_model(arch)
+    saved = snapshot(model)
+    editor, name_w = get_editor(name, **FT[name]), weight_name(model, None)
+    orders = tagged_orders(requests)
+    weights, steps = [], []
+    for order in orders:
+        with editor.apply(model, tok, order, sequential=True) as edited:
+            weights.append(dict(model.named_parameters())[name_w].detach().clone())
+            steps.append(edited.steps)
+    edited = editor.apply_streams(model, tok, [order[:1] for order in orders])
+    edited = editor.apply_streams(edited, tok, [order[1:] for order in orders])
+    assert edited.stream_steps == steps and edited.slots == orders
+    assert [edited.edit_index(r) for r in orders[1]] == [1, 1, 1]
+    assert_bit_identical(model, saved)
+    for k, w in enumerate(weights):
+        change, diff = w - saved[name_w], edited.deltas.weight(k) - w
+        assert diff.norm() < 1e-3 * change.norm(), k
+        assert diff.abs().max() < 5e-2 * change.abs().max(), k
+    if name == "FT-L":
+        assert max((w - saved[name_w]).abs().max() for w in weights) > FT[name]["norm_constraint"] * 1.01
+    with pytest.raises(ValueError, match="as many streams"):
+        editor.apply_streams(edited, tok, [orders[0][:1]])
+    edited.restore()
+    assert_bit_identical(model, saved)
+
+
+def test_sequential_curves_side_by_side_equal_one_order_after_another(requests):
+    model, tok = tiny_model("llama")
+    editor = get_editor("FT-M", **FT["FT-M"])
+    orders = [requests[:3], [requests[4], requests[2], requests[0]]]
+    pre = pre_edit(model, tok, requests, CONFIG)
+    side_by_side = experiments.sequential_curves(editor, model, tok, orders, (1, 3), config=CONFIG, pre=pre, evaluate_at_most=2)
+    one_after_another = [dict(row, ordering=i) for i, order in enumerate(orders)
+                         for row in experiments.sequential_curve(editor, model, tok, order, (1, 3), config=CONFIG, pre=pre,
+                                                                 evaluate_at_most=2)]
+    key = lambda r: (r["ordering"], r["n_edits"], r["id"], r["protocol"])
+    assert sorted(map(key, side_by_side)) == sorted(map(key, one_after_another))
+    assert_same_rows(sorted(one_after_another, key=key), sorted(side_by_side, key=key))

@@ -1,6 +1,8 @@
 """ROME, MEMIT and AlphaEdit on tiny models: the closed forms, edit-parallel equivalence, restore,
 and EasyEdit's pitfalls (padding by model name, tied embeddings, float16 statistics, a
 projection file reused across models)."""
+import shutil
+
 import pytest
 import torch
 
@@ -87,6 +89,7 @@ def test_apply_each_equals_one_edit_at_a_time_and_restores_bit_for_bit(cache, re
             singles.append(weight_change(model, saved, editor))
             steps.append(edited.updates[0]["steps"])
         assert_bit_identical(model, saved)
+    shutil.rmtree(cache / "values")  # v* optimised side by side, not read back from the single edits
     with editor.apply_each(model, tok, requests) as each:
         assert_bit_identical(model, saved)  # the base weights are never written
         assert each.steps == steps
@@ -256,3 +259,33 @@ def test_later_edits_reuse_the_unedited_models_statistics_and_prefixes(cache, re
     again = editor.apply(edited, tok, requests[1:2])
     assert again is edited and [u["id"] for u in edited.updates] == [r.id for r in requests[:2]]
     edited.restore()
+
+
+def test_memit_and_alphaedit_share_v_star_through_the_cache(requests, monkeypatch, tmp_path):
+    """AlphaEdit optimises MEMIT's v* (same layer, same settings): it is read back, not run again;
+    another target, or a model carrying per-row deltas, is optimised afresh."""
+    from dataclasses import replace
+
+    from editnb.editors.locate import values
+
+    monkeypatch.setenv("EDITNB_CACHE", str(tmp_path))  # no v* from the other tests
+    model, tok = tiny_model("llama")
+    runs = []
+    real = values.optimise_values
+    monkeypatch.setattr(values, "optimise_values", lambda *a, **k: runs.append(len(a[4])) or real(*a, **k))
+    hp = SMALL | dict(layers=(1, 2))
+    with get_editor("MEMIT", **hp).apply(model, tok, requests[:2]) as first:
+        nll = [u["nll"] for u in first.updates]
+    with get_editor("AlphaEdit", **hp).apply(model, tok, requests[:2]) as second:
+        assert [u["nll"] for u in second.updates] == nll
+    assert runs == [2]
+    moved = replace(requests[0], target_new=requests[0].target_new + " Jr")
+    with get_editor("AlphaEdit", **hp).apply(model, tok, [moved, requests[1]]):
+        pass
+    assert runs == [2, 1]
+    module = covariance.mlp_out_module(model, 2)
+    handle = model.get_submodule(module).register_forward_hook(lambda m, args, out: out)  # as per-row deltas are
+    values.cached_values(model, tok, module, 2, requests[:1], [""], get_editor("MEMIT", **hp).hparams)
+    values.cached_values(model, tok, module, 2, requests[:1], [""], get_editor("MEMIT", **hp).hparams)
+    handle.remove()
+    assert runs == [2, 1, 1, 1]

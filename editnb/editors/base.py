@@ -15,12 +15,16 @@ class EditedModel:
     the same editor again to an EditedModel adds edits on top (lifelong editing).
     """
 
-    def __init__(self, module, base, editor, restore_fn: Callable[[], None], requests, row_edits=None):
+    def __init__(self, module, base, editor, restore_fn: Callable[[], None], requests, row_edits=None, slots=None):
         self.module, self.base, self.editor = module, base, editor
         self._restore_fn = restore_fn
         self.requests = list(requests)
         self.restored = False
         self.row_edits: RowEdits | None = row_edits
+        # apply_each / apply_streams: the requests each separate edit holds (one each for apply_each)
+        self.slots: list[list] | None = None
+        if row_edits is not None:
+            self.slots = [list(s) for s in slots] if slots is not None else [[r] for r in self.requests]
 
     @property
     def each(self) -> bool:
@@ -32,13 +36,13 @@ class EditedModel:
         (the index into ``requests``); only for the result of ``apply_each``."""
         if self.row_edits is None:
             raise TypeError("rows() is for the result of apply_each; this model holds its edits together")
-        return self.row_edits(edit_ids, len(self.requests))
+        return self.row_edits(edit_ids, len(self.slots))
 
     def edit_index(self, request) -> int:
-        """Which of ``apply_each``'s edits is ``request`` (matched by id)."""
-        index = {r.id: i for i, r in enumerate(self.requests)}
+        """Which of ``apply_each``'s separate edits holds ``request`` (matched by id)."""
+        index = {r.id: i for i, slot in enumerate(self.slots or []) for r in slot}
         if request.id not in index:
-            raise KeyError(f"request {request.id!r} is not one of this model's {len(self.requests)} edits")
+            raise KeyError(f"request {request.id!r} is not in any of this model's {len(self.slots or [])} separate edits")
         return index[request.id]
 
     def __call__(self, *args, **kwargs):
@@ -84,17 +88,26 @@ class RowEdits:
 
     def __init__(self):
         self.ids: torch.Tensor | None = None
+        self.batch: torch.Tensor | None = None  # the ids ``rows`` was given, before any keep()
 
     @contextmanager
     def __call__(self, edit_ids, n_edits: int):
         ids = torch.as_tensor(list(edit_ids) if not torch.is_tensor(edit_ids) else edit_ids, dtype=torch.long)
         if ids.ndim != 1 or (len(ids) and (int(ids.min()) < 0 or int(ids.max()) >= n_edits)):
             raise ValueError(f"edit ids must index the {n_edits} edits, got {ids.tolist()}")
-        previous, self.ids = self.ids, ids
+        previous = self.ids, self.batch
+        self.ids = self.batch = ids
         try:
             yield self
         finally:
-            self.ids = previous
+            self.ids, self.batch = previous
+
+    def keep(self, rows: list[int]) -> None:
+        """Narrow the batch to ``rows``, indices into the batch as ``rows()`` set it: the rows
+        still running when :func:`editnb.decoding.greedy_continue` drops finished ones."""
+        if self.batch is None:
+            raise RuntimeError("keep() narrows the batch set by rows(); none is set")
+        self.ids = self.batch[torch.as_tensor(rows, dtype=torch.long)]
 
     def current(self, n_rows: int) -> torch.Tensor:
         if self.ids is None:
@@ -172,6 +185,14 @@ class Editor:
         its own edit.  The base model's weights are not changed; ``restore()`` removes the edits.
         """
         raise NotImplementedError(f"{self.name} has no edit-parallel apply_each yet; use apply() one request at a time")
+
+    def apply_streams(self, model, tokenizer, streams) -> EditedModel:
+        """K sequences of edits side by side: separate edit k holds ``streams[k]`` applied one
+        after another, as ``apply(model, tokenizer, streams[k], sequential=True)`` would make it.
+        Passing the result again continues every stream with the next lists of requests.
+        Rows pick their stream with ``rows(edit_ids)``; request ids must be unique across
+        streams (``edit_index`` finds a request's stream by id)."""
+        raise NotImplementedError(f"{self.name} has no side-by-side apply_streams; apply each stream in turn")
 
     def __repr__(self):
         return f"{type(self).__name__}({self.hparams})"

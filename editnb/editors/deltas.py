@@ -7,6 +7,8 @@ of W's module, so that row b sees W + delta_k.  The base weight itself never cha
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import torch
 
 from .base import RowEdits
@@ -65,6 +67,16 @@ class RowDeltas:
     def weight(self, k: int) -> torch.Tensor:
         """The weight edit ``k`` makes (base weight + its delta)."""
         return self.module.weight.detach() + self.deltas[k].detach().to(self.module.weight.device)
+
+    @contextmanager
+    def suspended(self):
+        """The module without these deltas for the calls inside (an editor training on top of them
+        holds them in its own hook meanwhile)."""
+        self.handle.remove()
+        try:
+            yield
+        finally:
+            self.handle = self.module.register_forward_hook(self._hook)
 
     def remove(self) -> None:
         self.handle.remove()

@@ -1,7 +1,7 @@
 """Fine-tuning editors on one MLP weight: FT-L (ROME's constrained baseline) and FT-M (EasyEdit's masked FT)."""
 from __future__ import annotations
 
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 
 import torch
@@ -195,31 +195,62 @@ class FineTune(Editor):
         would not do: Adam's momentum would keep moving it).  ``group`` edits are trained at once (bounding the optimizer's
         memory), ``batch_size`` rows per forward pass.  ``edited.steps[k]`` is edit k's step count.
         """
+        return self.apply_streams(model, tokenizer, [[r] for r in requests], group=group, batch_size=batch_size)
+
+    def apply_streams(self, model, tokenizer, streams, *, group: int = 32, batch_size: int = 16) -> EditedModel:
+        """K streams of sequential edits side by side (see ``Editor.apply_streams``): stream k's
+        delta starts where its last edit left it, and its next edit is trained as a sequential
+        ``apply`` trains it (a fresh Adam; FT-L's L-inf ball around the weight before that edit).
+        The t-th edits of all streams train together, as ``apply_each`` trains single edits.
+        ``edited.steps`` follows ``edited.requests`` (every stream's requests, stream by stream)."""
         base, prior = unwrap(model)
+        streams = [list(s) for s in streams]
         if prior is not None:
-            raise ValueError("apply_each edits the unedited model; restore the EditedModel first")
-        requests = list(requests)
-        module = base.get_submodule(weight_name(base, self.hparams.layer).removesuffix(".weight"))
-        trained, steps = [], []
-        for start in progress(range(0, len(requests), group), desc=f"{self.name} edit groups", disable=len(requests) <= group or None):
-            deltas, taken = self._train_each(base, tokenizer, requests[start:start + group], module, batch_size)
-            trained.append(deltas)
-            steps += taken
-        row_edits = RowEdits()
-        hook = RowDeltas(module, row_edits, torch.cat(trained) if trained else RowDeltas.zeros(module)[None][:0])
-        edited = EditedModel(base, base, self, hook.remove, requests, row_edits=row_edits)
-        edited.deltas, edited.steps = hook, steps
+            if not prior.each or type(prior.editor) is not type(self) or len(prior.slots) != len(streams):
+                raise ValueError(f"continue streams on this editor's apply_streams result with as many streams "
+                                 f"({len(prior.slots) if prior.each else 'none'}), or restore the model first")
+            hook, module = prior.deltas, prior.deltas.module
+            current, slots, steps = list(hook.deltas), prior.slots, prior.stream_steps
+        else:
+            module = base.get_submodule(weight_name(base, self.hparams.layer).removesuffix(".weight"))
+            current = [RowDeltas.zeros(module) for _ in streams]
+            slots, steps, hook = [[] for _ in streams], [[] for _ in streams], None
+        with hook.suspended() if hook is not None else nullcontext():  # the streams' deltas train in their own hook
+            for t in range(max((len(s) for s in streams), default=0)):
+                active = [k for k, s in enumerate(streams) if t < len(s)]
+                chunks = [active[i:i + group] for i in range(0, len(active), group)]
+                for chunk in progress(chunks, desc=f"{self.name} edit groups", disable=len(chunks) < 2 or None):
+                    trained, taken = self._train_each(base, tokenizer, [streams[k][t] for k in chunk], module, batch_size,
+                                                      [current[k] for k in chunk])
+                    for k, delta, n in zip(chunk, trained, taken):
+                        current[k] = delta
+                        slots[k].append(streams[k][t])
+                        steps[k].append(n)
+        if hook is None:
+            row_edits = RowEdits()
+            hook = RowDeltas(module, row_edits, torch.stack(current) if current else RowDeltas.zeros(module)[None][:0])
+            edited = EditedModel(base, base, self, hook.remove, [], row_edits=row_edits, slots=slots)
+            edited.deltas = hook
+        else:
+            edited = prior
+            hook.deltas = torch.stack(current)
+            edited.slots = slots
+        edited.requests = [r for slot in slots for r in slot]
+        edited.stream_steps, edited.steps = steps, [n for s in steps for n in s]
         return edited
 
-    def _train_each(self, model, tokenizer, requests, module, batch_size) -> tuple[torch.Tensor, list[int]]:
+    def _train_each(self, model, tokenizer, requests, module, batch_size, start) -> tuple[list[torch.Tensor], list[int]]:
+        """Train one delta per request from its ``start`` delta, side by side; (deltas, steps)."""
         hp, n = self.hparams, len(requests)
         rows = RowEdits()
         # one leaf per edit: an edit that has stopped gets no gradient, and Adam skips a
         # parameter without one (no step, no momentum), exactly as a finished single run
-        hook = RowDeltas(module, rows, [RowDeltas.zeros(module) for _ in range(n)])
+        hook = RowDeltas(module, rows, [s.detach().clone() for s in start])
         deltas = hook.deltas
         optimizer = torch.optim.Adam(deltas, lr=hp.lr, fused=True)
         steps, done = [hp.steps] * n, [False] * n
+        # FT-L's ball around the weight before this edit
+        bounds = [(s - hp.norm_constraint, s + hp.norm_constraint) for s in start] if hp.norm_constraint is not None else None
         try:
             with _training(model, *deltas):
                 examples = Examples(self.objective, model, tokenizer, requests, layer_index(model, hp.layer), batch_size)
@@ -238,13 +269,13 @@ class FineTune(Editor):
                     optimizer.step()
                     with torch.no_grad():
                         for k in active:
-                            if hp.norm_constraint is not None:
-                                deltas[k].clamp_(-hp.norm_constraint, hp.norm_constraint)
+                            if bounds is not None:
+                                deltas[k].clamp_(*bounds[k])
                             if losses[k] < hp.stop_nll:
                                 done[k], steps[k] = True, step + 1
         finally:
             hook.remove()
-        return torch.stack([d.detach() for d in deltas]) if deltas else RowDeltas.zeros(module)[None][:0], steps
+        return [d.detach() for d in deltas], steps
 
 
 @contextmanager

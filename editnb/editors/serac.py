@@ -8,6 +8,7 @@ import torch
 from transformers import StoppingCriteriaList
 from transformers.modeling_outputs import CausalLMOutputWithPast
 
+from ..decoding import greedy_continue
 from ..tokenization import encode, left_pad, pad_id
 from . import register
 from .base import EditedModel, Editor, RowEdits, unwrap
@@ -84,6 +85,26 @@ def cf_inputs(tokenizer, request, row_ids: list[int]) -> list[int]:
     return prefix + (strip_bos(tokenizer, row_ids) if prefix and prefix[0] == tokenizer.bos_token_id else row_ids)
 
 
+class Continuations(dict):
+    """Greedy continuations already decoded by SERAC's two models, keyed by everything that decides
+    them: the model (and its parameters' in-place versions), the input ids, the token budget, the
+    end tokens and the stop test.  Neither model is ever trained after SERAC's training, so an
+    input decoded once need not be decoded again by a later evaluation (another memory, another
+    notebook cell).  A model carrying forward hooks (another editor's per-row deltas) is not cached."""
+
+    def __init__(self):
+        super().__init__()
+        self.models = {}  # keeps every keyed model alive, so that its id is never reused by another
+
+    def key(self, model, ids, stop, kwargs) -> tuple | None:
+        stop_key = getattr(stop, "key", None) if stop is not None else ()
+        if stop_key is None or any(m._forward_hooks or m._forward_pre_hooks for m in model.modules()):
+            return None
+        self.models.setdefault(id(model), model)
+        versions = tuple(p._version for p in model.parameters())
+        return (id(model), versions, tuple(ids), kwargs.get("max_new_tokens"), tuple(sorted(kwargs.get("end_ids", ()))), stop_key)
+
+
 class SeracModel(torch.nn.Module):
     """Routes each row to the base model or, when in scope of a stored edit, to the counterfactual model.
 
@@ -94,11 +115,13 @@ class SeracModel(torch.nn.Module):
 
     routes_on_labels = True  # forward_logits passes the labels: routing reads the prompt only
 
-    def __init__(self, base, cf, classifier: ScopeClassifier, tokenizer, threshold: float = 0.5, row_edits: RowEdits | None = None):
+    def __init__(self, base, cf, classifier: ScopeClassifier, tokenizer, threshold: float = 0.5, row_edits: RowEdits | None = None,
+                 outputs: "Continuations | None" = None):
         super().__init__()
         self.base, self.cf, self.classifier = base, cf, classifier
         self.tokenizer, self.threshold = tokenizer, threshold
         self.row_edits = row_edits  # apply_each: each row is routed against its own edit only
+        self.outputs = outputs  # continuations already decoded, shared by the editor's models
         self.memory = EditMemory(classifier)
         self.config, self.generation_config = base.config, base.generation_config
         self.last_routes: list[int | None] = []
@@ -175,6 +198,40 @@ class SeracModel(torch.nn.Module):
             result[r, width:width + len(piece)] = piece
         return result
 
+    def answers_unedited(self, inputs: list[list[int]], edit_ids: list[int | None]) -> list[bool]:
+        """For each input (token ids of a prompt, as routed) and the edit its row sees (None: the
+        whole memory), whether this model answers it with the base model alone."""
+        texts = [self.tokenizer.decode(ids, skip_special_tokens=True) for ids in inputs]
+        if any(e is not None for e in edit_ids):
+            scores, _ = self.memory.lookup_each(texts, edit_ids)
+        else:
+            scores, _ = self.memory.lookup(texts)
+        return [s <= self.threshold for s in scores.tolist()]
+
+    def greedy_continue(self, input_ids, attention_mask, *, stop=None, on_rows=None, **kwargs) -> list[list[int]]:
+        """:func:`editnb.decoding.greedy_continue` with each row routed once, from its prompt, to the
+        base or the counterfactual model (the evaluator's decoding path; ``generate`` is the
+        Hugging Face one).  Rows carry no state past routing, so ``on_rows`` is not needed.
+        A continuation already made for the same input and settings is taken from ``outputs``."""
+        rows = self._rows(input_ids, attention_mask)
+        routes = self.route([self.tokenizer.decode(r, skip_special_tokens=True) for r in rows])
+        out: list[list[int] | None] = [None] * len(rows)
+        for model, members, seqs in self._groups(rows, routes):
+            keys = [self.outputs.key(model, seq, stop, kwargs) if self.outputs is not None else None for seq in seqs]
+            todo = [k for k, key in enumerate(keys) if key is None or key not in self.outputs]
+            if todo:
+                batch = left_pad([seqs[k] for k in todo], pad_id(self.tokenizer))
+                own_stop = (lambda j, ids, rows=[members[k] for k in todo]: stop(rows[j], ids)) if stop is not None else None
+                new = greedy_continue(model, batch["input_ids"], batch["attention_mask"], stop=own_stop, **kwargs)
+                for k, tokens in zip(todo, new):
+                    out[members[k]] = tokens
+                    if keys[k] is not None:
+                        self.outputs[keys[k]] = tokens
+            for k, r in enumerate(members):
+                if out[r] is None:
+                    out[r] = self.outputs[keys[k]]
+        return out
+
     def _groups(self, rows, routes):
         base_rows = [r for r, e in enumerate(routes) if e is None]
         cf_rows = [r for r, e in enumerate(routes) if e is not None]
@@ -194,6 +251,7 @@ class SERAC(Editor):
     def __init__(self, hparams=None, *, components=None, **overrides):
         super().__init__(hparams, **overrides)
         self.components = components  # (cf, classifier) already trained, e.g. in a test
+        self.continuations = Continuations()  # what its models have decoded, reused across edits and memories
 
     def apply(self, model, tokenizer, requests, *, sequential: bool = False) -> EditedModel:
         """Store ``requests`` in memory (batch or sequential alike: the memory only grows)."""
@@ -204,7 +262,7 @@ class SERAC(Editor):
             edited = prior
         else:
             cf, classifier = self.trained(base, tokenizer)
-            serac = SeracModel(base, cf, classifier, tokenizer, self.hparams.threshold)
+            serac = SeracModel(base, cf, classifier, tokenizer, self.hparams.threshold, outputs=self.continuations)
             edited = EditedModel(serac, base, self, serac.memory.clear, [])
         edited.module.memory.add(requests)
         edited.requests += list(requests)
@@ -218,7 +276,8 @@ class SERAC(Editor):
             raise ValueError("apply_each edits the unedited model; restore the EditedModel first")
         cf, classifier = self.trained(base, tokenizer)
         row_edits = RowEdits()
-        serac = SeracModel(base, cf, classifier, tokenizer, self.hparams.threshold, row_edits=row_edits)
+        serac = SeracModel(base, cf, classifier, tokenizer, self.hparams.threshold, row_edits=row_edits,
+                           outputs=self.continuations)
         serac.memory.add(requests)
         return EditedModel(serac, base, self, serac.memory.clear, requests, row_edits=row_edits)
 

@@ -24,6 +24,7 @@ from ..progress import progress
 from ..tokenization import encode_prompt_target, left_pad, pad_id
 from .scope import ScopeClassifier, edit_text
 from .serac import SeracHParams, cf_inputs, decoder_blocks, truncated_copy
+from .suffix import Suffix, supported as suffix_supported
 
 
 def plain_example(tokenizer, query: str, answer: str):
@@ -43,13 +44,39 @@ def cf_example(tokenizer, request, query: str, answer: str | None = None):
     return cf_ids, ([-100] * len(cf_ids) + labels)[-len(cf_ids):]
 
 
-def target_log_probs(model, tokenizer, examples):
-    """Log-probabilities over the last positions (enough to cover every target) and their labels."""
+def target_log_probs(model, tokenizer, examples, frozen: "FrozenBlocks | None" = None):
+    """Log-probabilities over the last positions (enough to cover every target) and their labels
+    (with ``frozen``, the model's frozen lower blocks are read from it instead of run)."""
     batch = left_pad([e[0] for e in examples], pad_id(tokenizer), labels=[e[1] for e in examples])
     keep = max(sum(1 for t in e[1] if t != -100) for e in examples) + 1
-    logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
-                   position_ids=batch["position_ids"], logits_to_keep=keep).logits
+    if frozen is not None and frozen.suffix is not None:
+        logits = frozen.suffix.logits(frozen.states_of(tokenizer, [e[0] for e in examples]), batch, keep)
+    else:
+        logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
+                       position_ids=batch["position_ids"], logits_to_keep=keep).logits
     return logits.float().log_softmax(-1), batch["labels"][:, -keep:]
+
+
+class FrozenBlocks:
+    """The counterfactual model's frozen lower blocks, run once per distinct input while training.
+
+    Only the top ``cf_train_layers`` blocks (and the final norm) are trained, so an input's
+    hidden state entering the first of them never changes.  Training draws 250 x 16 rows
+    from 480 edits x 3 questions, so most rows repeat an input already seen: its state is
+    kept and only the trained blocks and the head run again (:class:`editnb.editors.suffix.Suffix`).
+    """
+
+    def __init__(self, cf, n_trained: int):
+        first = len(decoder_blocks(cf)) - n_trained
+        self.suffix = Suffix(cf, first) if suffix_supported(cf) and first > 0 else None
+        self.states: dict[tuple[int, ...], torch.Tensor] = {}
+
+    def states_of(self, tokenizer, rows: list[list[int]]) -> list[torch.Tensor]:
+        keys = [tuple(r) for r in rows]
+        missing = list(dict.fromkeys(k for k in keys if k not in self.states))
+        if missing:
+            self.states.update(zip(missing, self.suffix.states(left_pad([list(k) for k in missing], pad_id(tokenizer)))))
+        return [self.states[k] for k in keys]
 
 
 def sample_batch(requests, size, rng):
@@ -73,8 +100,8 @@ def classifier_logits(classifier: ScopeClassifier, batch):
     return classifier.logits(cos), targets
 
 
-def supervised_loss(base, cf, classifier, tokenizer, batch, hp: SeracHParams):
-    log_probs, labels = target_log_probs(cf, tokenizer, [cf_example(tokenizer, b[0], b[1]) for b in batch])
+def supervised_loss(base, cf, classifier, tokenizer, batch, hp: SeracHParams, frozen: FrozenBlocks | None = None):
+    log_probs, labels = target_log_probs(cf, tokenizer, [cf_example(tokenizer, b[0], b[1]) for b in batch], frozen)
     edit = masked_log_probs(log_probs, labels)
     logits, targets = classifier_logits(classifier, batch)
     cls = balanced_bce_loss(logits, targets)
@@ -88,19 +115,19 @@ def _mixture(base_lp, cf_lp, s):
     return torch.logsumexp(torch.stack([base_lp + torch.log1p(-s), cf_lp + torch.log(s)]), dim=0)
 
 
-def soft_mixture_loss(base, cf, classifier, tokenizer, batch, hp: SeracHParams):
+def soft_mixture_loss(base, cf, classifier, tokenizer, batch, hp: SeracHParams, frozen: FrozenBlocks | None = None):
     """EasyEdit's recipe: the classifier learns only through the mixture weight s."""
     edits = classifier.embed([edit_text(b[0]) for b in batch])
     queries = classifier.embed([b[1] for b in batch] + [b[3].prompt for b in batch])
     n = len(batch)
     s_in = torch.sigmoid(classifier.logits((edits * queries[:n]).sum(-1)))
     s_out = torch.sigmoid(classifier.logits((edits * queries[n:]).sum(-1)))
-    cf_lp, labels = target_log_probs(cf, tokenizer, [cf_example(tokenizer, b[0], b[1]) for b in batch])
+    cf_lp, labels = target_log_probs(cf, tokenizer, [cf_example(tokenizer, b[0], b[1]) for b in batch], frozen)
     with torch.no_grad():
         base_lp, _ = target_log_probs(base, tokenizer, [plain_example(tokenizer, b[1], b[0].target_new) for b in batch])
     edit = masked_log_probs(_mixture(base_lp, cf_lp, s_in), labels)
     loc = [(b[0], b[3].prompt, b[3].target) for b in batch]
-    cf_loc, loc_labels = target_log_probs(cf, tokenizer, [cf_example(tokenizer, r, q, a) for r, q, a in loc])
+    cf_loc, loc_labels = target_log_probs(cf, tokenizer, [cf_example(tokenizer, r, q, a) for r, q, a in loc], frozen)
     with torch.no_grad():
         base_loc, _ = target_log_probs(base, tokenizer, [plain_example(tokenizer, q, a) for _, q, a in loc])
     predicts_answer = torch.zeros_like(loc_labels, dtype=torch.bool)
@@ -126,10 +153,10 @@ def trainable_parameters(cf, classifier, n_blocks: int):
 
 
 @torch.no_grad()
-def dev_metrics(base, cf, classifier, tokenizer, requests, hp, seed=0):
+def dev_metrics(base, cf, classifier, tokenizer, requests, hp, seed=0, frozen: FrozenBlocks | None = None):
     rng = random.Random(seed)
     batch = sample_batch(requests, 64, rng)
-    _, stats = (soft_mixture_loss if hp.soft_mixture else supervised_loss)(base, cf, classifier, tokenizer, batch, hp)
+    _, stats = (soft_mixture_loss if hp.soft_mixture else supervised_loss)(base, cf, classifier, tokenizer, batch, hp, frozen)
     return stats
 
 
@@ -144,17 +171,18 @@ def train_serac(base, tokenizer, hp: SeracHParams, train, dev, classifier: Scope
     trained = {n for n, p in cf.named_parameters() if p.requires_grad}
     optimizer = torch.optim.Adam([{"params": cf_params, "lr": hp.lr}, {"params": cls_params, "lr": hp.cls_lr}])
     loss_fn = soft_mixture_loss if hp.soft_mixture else supervised_loss
+    frozen = FrozenBlocks(cf, hp.cf_train_layers)
     history, best, best_score, bad = [], None, float("inf"), 0
     bar = progress(range(1, hp.steps + 1), desc="SERAC joint training")
     for step in bar:
-        loss, stats = loss_fn(base, cf, classifier, tokenizer, sample_batch(train, hp.batch_size, rng), hp)
+        loss, stats = loss_fn(base, cf, classifier, tokenizer, sample_batch(train, hp.batch_size, rng), hp, frozen)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
         record = {"step": step, "loss": loss.item(), **stats}
         if step % hp.eval_every == 0 or step == hp.steps:
             cf.eval(), classifier.eval()
-            dev_stats = dev_metrics(base, cf, classifier, tokenizer, dev, hp)
+            dev_stats = dev_metrics(base, cf, classifier, tokenizer, dev, hp, frozen=frozen)
             cf.train(), classifier.train()
             record.update({f"dev_{k}": v for k, v in dev_stats.items()})
             score = dev_stats["edit_nll"] + dev_stats["cls_loss"]

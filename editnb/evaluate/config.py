@@ -48,6 +48,11 @@ class EvalConfig:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    def raw_outputs(self) -> dict:
+        """The settings that decide a probe's raw outputs (what :func:`editnb.evaluate.pre_edit`
+        keeps): the verdict named by ``match``, fluency and progress bars are read from them later."""
+        return {k: v for k, v in asdict(self).items() if k not in ("match", "fluency", "fluency_max_new_tokens", "progress")}
+
 
 def in_context(tokenizer, prompt: str, context: str) -> tuple[str, bool]:
     """The text the model reads for ``prompt``, and whether to add special tokens when encoding it."""

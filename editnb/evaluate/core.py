@@ -77,8 +77,9 @@ def _fluency_prompts(request: EditRequest) -> list[str]:
 
 
 def pre_edit(model, tokenizer, requests: list[EditRequest], config: EvalConfig | None = None, *, scorer=None) -> Outputs:
-    """The unedited model's outputs on every locality and portability probe, computed once and
-    reused across editors (locality compares with them; portability reports its change)."""
+    """The unedited model's outputs on every locality and portability probe (and, teacher-forced,
+    the edit's new target on neighborhood prompts), computed once and reused across editors
+    (locality compares with them; portability reports its change)."""
     config = config or EvalConfig()
     scorer = scorer or BatchedScorer(config)
     if getattr(model, "each", False):
@@ -91,8 +92,27 @@ def pre_edit(model, tokenizer, requests: list[EditRequest], config: EvalConfig |
 def pre_edit_keys(request: EditRequest) -> dict[str, list[tuple]]:
     """The keys of :class:`Outputs` that :func:`pre_edit` fills for ``request``."""
     specs = [s for s in probes_of(request) if s.role in ("locality", "portability")]
-    return {"tf": [(None, s.prompt, s.target) for s in specs], "ar": [(None, s.prompt) for s in specs]}
+    new_target = [(None, s.prompt, request.target_new) for s in specs if s.kind == "neighborhood"]
+    return {"tf": [(None, s.prompt, s.target) for s in specs] + new_target, "ar": [(None, s.prompt) for s in specs]}
 
+
+
+def answered_unedited(model, tokenizer, pre: Outputs | None, tf_keys, ar_keys, config: EvalConfig) -> Outputs:
+    """``pre``'s outputs for the probes that ``model`` answers with the unedited model itself, as
+    the model says through ``answers_unedited`` (SERAC routes an input out of every edit's scope
+    to the untouched base model): the same computation, so it is not run again."""
+    out = Outputs(config=config)
+    ask = getattr(model, "answers_unedited", None)
+    if pre is None or ask is None:
+        return out
+    tf = [k for k in dict.fromkeys(tf_keys) if (None, *k[1:]) in pre.tf]
+    ar = [k for k in dict.fromkeys(ar_keys) if (None, k[1]) in pre.ar]
+    inputs = ([list(encode_prompt_target(tokenizer, p, t).prompt_ids) for _, p, t in tf]
+              + [encode(tokenizer, *in_context(tokenizer, p, config.context)) for _, p in ar])
+    same = ask(inputs, [k[0] for k in tf + ar]) if inputs else []
+    out.tf = {k: pre.tf[(None, *k[1:])] for k, s in zip(tf, same[:len(tf)]) if s}
+    out.ar = {k: pre.ar[(None, k[1])] for k, s in zip(ar, same[len(tf):]) if s}
+    return out
 
 
 def evaluate(model, tokenizer, requests: list[EditRequest], *, protocols=PROTOCOLS, pre: Outputs | None = None,
@@ -110,7 +130,7 @@ def evaluate(model, tokenizer, requests: list[EditRequest], *, protocols=PROTOCO
     unknown = set(protocols) - set(PROTOCOLS)
     if unknown:
         raise ValueError(f"unknown protocols {sorted(unknown)}; choose from {PROTOCOLS}")
-    if pre is not None and pre.config is not None and pre.config != config:
+    if pre is not None and pre.config is not None and pre.config.raw_outputs() != config.raw_outputs():
         raise ValueError("pre-edit outputs were computed with another EvalConfig; recompute them with this one")
     scorer = scorer or BatchedScorer(config)
     # the edit each request's probes are scored on: its own one for apply_each's model
@@ -129,7 +149,7 @@ def evaluate(model, tokenizer, requests: list[EditRequest], *, protocols=PROTOCO
             fluency += [(e, p) for p in _fluency_prompts(r)]
     if unedited and (pre is None or getattr(model, "each", False)):
         raise ValueError("unedited=True reuses pre-edit outputs: pass pre, and the unedited model")
-    known = pre if unedited else Outputs()
+    known = pre if unedited else answered_unedited(model, tokenizer, pre, tf_keys, ar_keys, config)
     post = score_probes(model, tokenizer, [k for k in tf_keys if k not in known.tf], [k for k in ar_keys if k not in known.ar],
                         fluency, config, scorer)
     post.tf, post.ar = known.tf | post.tf, known.ar | post.ar

@@ -166,7 +166,7 @@ def second_moments(model, tokenizer, layers, *, corpus: str = "wiki", n_tokens: 
         for m in missing:
             found[m] = {"total": fresh[m].total, "n": fresh[m].n}
             if cache:
-                _save_atomic(found[m], paths[m])
+                save_atomic(found[m], paths[m])
     return [SecondMoment(found[m]["total"], found[m]["n"]) for m in modules]
 
 
@@ -200,7 +200,7 @@ def relative_distance(a: torch.Tensor, b: torch.Tensor) -> float:
     return float(torch.linalg.norm(a.double() - b.double()) / torch.linalg.norm(b.double()))
 
 
-def _save_atomic(obj, path):
+def save_atomic(obj, path):
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.parent / f".{path.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     try:

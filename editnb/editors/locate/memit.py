@@ -29,9 +29,9 @@ from ..base import EditedModel, Editor, RowEdits, unwrap, weight_edit_target
 from ..deltas import RowDeltas, in_weight_layout
 from ..hparams import HyperParams
 from ..suffix import BLOCKS
-from .covariance import _save_atomic, fingerprint, mlp_out_module, second_moments
+from .covariance import fingerprint, mlp_out_module, save_atomic, second_moments
 from .keys import at_subjects, prefixes_for
-from .values import optimise_values
+from .values import cached_values
 
 
 @dataclass(frozen=True)
@@ -149,7 +149,7 @@ class MEMIT(Editor):
     def _targets(self, model, tokenizer, requests, setup) -> tuple[list, torch.Tensor]:
         """Each edit's v* result and its target z at the last edited layer (float64, (n, d))."""
         layers, modules, _, prefixes, _ = setup
-        values = optimise_values(model, tokenizer, modules[-1], layers[-1], requests, prefixes, self.hparams)
+        values = cached_values(model, tokenizer, modules[-1], layers[-1], requests, prefixes, self.hparams)
         now = at_subjects(model, tokenizer, block_name(model, layers[-1]), requests, [""], output=True)
         return values, now.double() + torch.stack([v.delta for v in values]).double()
 
@@ -274,5 +274,5 @@ def null_space(model, module: str, C: torch.Tensor, hp: AlphaEditHParams) -> tor
     if path.is_file():
         return torch.load(path)
     P = null_projection(C, hp.null_energy)
-    _save_atomic(P, path)
+    save_atomic(P, path)
     return P

@@ -32,7 +32,7 @@ from ..ft import layer_index
 from ..hparams import HyperParams
 from .covariance import mlp_out_module, second_moment
 from .keys import at_subjects, prefixes_for, subject_key
-from .values import optimise_values
+from .values import cached_values
 
 
 @dataclass(frozen=True)
@@ -133,7 +133,7 @@ class ROME(Editor):
             edited.updates, edited.setup = [], setup
         for request in progress(list(requests), desc=f"{self.name} edits", disable=len(requests) < 2 or None):
             k = subject_key(base, tokenizer, module_name, request, prefixes)
-            found = optimise_values(base, tokenizer, module_name, layer, [request], prefixes, self.hparams)[0]
+            found = cached_values(base, tokenizer, module_name, layer, [request], prefixes, self.hparams)[0]
             left, right = rank_one_update(module, stats, k, found.value)
             add_rank_one(module, left, right)
             edited.updates.append({"id": request.id, "key": k, "value": found.value, "steps": found.steps, "nll": found.nll})
@@ -153,7 +153,7 @@ class ROME(Editor):
         for start in progress(range(0, len(requests), group), desc=f"{self.name} edit groups",
                               disable=len(requests) <= group or None):
             chunk = requests[start:start + group]
-            for i, found in enumerate(optimise_values(base, tokenizer, module_name, layer, chunk, prefixes, self.hparams)):
+            for i, found in enumerate(cached_values(base, tokenizer, module_name, layer, chunk, prefixes, self.hparams)):
                 k = keys[start + i]
                 left, right = rank_one_update(module, stats, k, found.value)
                 deltas.append(rank_one_delta(module, left, right))

@@ -19,13 +19,17 @@ and ``tests/test_locate.py`` checks that both give the same v*).
 """
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 
+from ...models import cache_dir, model_name
 from ...tokenization import encode_prompt_target, left_pad, pad_id
 from ..suffix import Suffix, supported as suffix_supported
+from .covariance import fingerprint, save_atomic
 from .keys import _tensor, located, subject_as_written, subject_parts
 
 KL_SUFFIX = " is a"  # ROME's "{subject} is a": the subject's other properties should not move
@@ -198,6 +202,31 @@ def optimise_values(model, tokenizer, module: str, layer: int, requests, prefixe
         for p, flag in flags.items():
             p.requires_grad_(flag)
     return [Value(inits[e], deltas[e].detach().clone(), steps[e], nlls[e]) for e in range(n)]
+
+
+V_SETTINGS = ("v_steps", "v_lr", "kl_factor", "v_weight_decay", "clamp_norm_factor", "stop_nll")
+
+
+def cached_values(model, tokenizer, module: str, layer: int, requests, prefixes, hp) -> list[Value]:
+    """:func:`optimise_values`, each edit's v* read from (or written atomically to)
+    ``EDITNB_CACHE/values`` under the model's weight fingerprint, the module, the request's
+    content, the prefixes and the v* settings.  MEMIT and AlphaEdit optimise the same v* at the
+    same layer with the same settings: the second finds it there.  An edited model has another
+    fingerprint; a model carrying forward hooks (per-row deltas) is never cached."""
+    if any(m._forward_hooks for m in model.modules()):
+        return optimise_values(model, tokenizer, module, layer, requests, prefixes, hp)
+    folder = cache_dir() / "values" / f"{model_name(model)}-{fingerprint(model)}"
+    settings = [module, layer, list(prefixes), [getattr(hp, k) for k in V_SETTINGS]]
+    paths = [folder / f"{hashlib.sha256(json.dumps([r.prompt, r.subject, r.target_new, settings]).encode()).hexdigest()[:16]}.pt"
+             for r in requests]
+    found = {i: Value(**torch.load(path)) for i, path in enumerate(paths) if path.is_file()}
+    missing = [i for i in range(len(requests)) if i not in found]
+    if missing:
+        fresh = optimise_values(model, tokenizer, module, layer, [requests[i] for i in missing], prefixes, hp)
+        for i, value in zip(missing, fresh):
+            save_atomic(vars(value), paths[i])
+            found[i] = value
+    return [found[i] for i in range(len(requests))]
 
 
 def _losses(logits, b: _Batch, kl_init, deltas, inits, hp) -> dict[int, tuple[torch.Tensor, torch.Tensor]]:

@@ -26,10 +26,17 @@ def _new_cache():
     return DynamicCache()
 
 
-def _cache_argument(model) -> str:
-    """The forward argument that takes the KV cache: ``cache`` (transformers 5.2x) or ``past_key_values``."""
-    forward = getattr(getattr(model, "module", model), "forward")  # an EditedModel's model
-    return "cache" if "cache" in inspect.signature(forward).parameters else "past_key_values"
+def cache_argument(model) -> str:
+    """The forward argument that takes the KV cache: ``cache`` (transformers 5.2x) or
+    ``past_key_values``, read from the Hugging Face model inside any wrappers (an EditedModel's
+    ``module``, a wrapper's ``base``)."""
+    from transformers import PreTrainedModel
+
+    for _ in range(4):
+        if isinstance(model, PreTrainedModel):
+            break
+        model = getattr(model, "module", None) or getattr(model, "base", None) or model
+    return "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
 
 
 def _keep_rows(cache, index: torch.Tensor) -> None:
@@ -45,14 +52,16 @@ def _keep_rows(cache, index: torch.Tensor) -> None:
 @torch.no_grad()
 def greedy_continue(model, input_ids: torch.Tensor, attention_mask: torch.Tensor, *, max_new_tokens: int,
                     end_ids=(), stop: Callable[[int, list[int]], bool] | None = None,
-                    on_rows: Callable[[list[int]], None] | None = None) -> list[list[int]]:
+                    on_rows: Callable[[list[int]], None] | None = None, past=None) -> list[list[int]]:
     """The greedy continuation of every row of a left-padded batch, end token excluded.
 
     A row stops at a token of ``end_ids`` (left out of its continuation), when
     ``stop(row, tokens_so_far)`` returns True (the last token kept), or after
     ``max_new_tokens``.  ``on_rows(rows)`` is called with the rows still running (indices into
     the batch) whenever some leave it, before the next forward pass: a model whose rows carry
-    per-row state (``apply_each``) narrows it there.
+    per-row state (``apply_each``) narrows it there.  ``past = (cache, mask)``: the rows
+    continue text already in ``cache`` (left-padded, attention ``mask``), as from
+    :class:`editnb.editors.memory.prefix.SharedContexts`.
     """
     if input_ids.shape[0] == 0:
         return []
@@ -61,12 +70,17 @@ def greedy_continue(model, input_ids: torch.Tensor, attention_mask: torch.Tensor
     attention_mask = attention_mask.to(device)
     positions = prompt_positions(attention_mask)
     cache, alive = _new_cache(), list(range(input_ids.shape[0]))
-    cache_argument = {_cache_argument(model): cache}  # the cache is filled in place
+    if past is not None:
+        cache, before = past
+        before = before.to(device)
+        positions = positions + before.sum(1, keepdim=True)
+        attention_mask = torch.cat([before, attention_mask], dim=1)
+    cache_kwarg = {cache_argument(model): cache}  # the cache is filled in place
     new: list[list[int]] = [[] for _ in alive]
     ids = input_ids
     for _ in range(max_new_tokens):
         out = model(input_ids=ids, attention_mask=attention_mask, position_ids=positions, use_cache=True,
-                    logits_to_keep=1, **cache_argument)
+                    logits_to_keep=1, **cache_kwarg)
         chosen = out.logits[:, -1].argmax(-1)
         keep = []
         for k, (row, token) in enumerate(zip(alive, chosen.tolist())):

@@ -28,6 +28,22 @@ def write_json(path, data) -> Path:
     return write_text(path, json.dumps(data, indent=1, ensure_ascii=False, default=str) + "\n")
 
 
+def save_atomic(obj, path) -> Path:
+    """``torch.save`` to a temporary file in the same folder, then rename it into place (atomic)."""
+    import torch
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        torch.save(obj, tmp)
+        os.replace(tmp, path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+    return path
+
+
 def read_json(path):
     return json.loads(Path(path).read_text(encoding="utf-8"))
 

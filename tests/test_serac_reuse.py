@@ -102,3 +102,19 @@ def test_training_reads_the_frozen_blocks_once(requests, arch):
     assert len(frozen.states) == len(examples)
     target_log_probs(cf, tok, examples[:2] * 2, frozen)  # seen inputs: nothing new is computed
     assert len(frozen.states) == len(examples)
+
+
+def test_oracle_router_routes_by_the_true_scope(requests):
+    """SERAC-oracle sends an edit's own prompt and rephrases (also inside a QA or chat wrapper) to
+    the counterfactual model, everything else to the base model, whatever the classifier says."""
+    from editnb.editors.serac import SERACOracle
+
+    base, tok, cf, classifier = serac_parts("llama")
+    r = requests[0]
+    with SERACOracle(SeracHParams(threshold=2.0), components=(cf, classifier)).apply(base, tok, requests[:2]) as edited:
+        serac = edited.module
+        wrapped = f"Answer with a short phrase.\nQuestion: {r.rephrase_prompts[0]}\nAnswer:"
+        texts = [r.prompt, r.rephrase_prompts[0], wrapped, r.locality[0].prompt, requests[1].prompt]
+        assert serac.route(texts) == [0, 0, 0, None, 1]  # a threshold no score reaches: the classifier plays no part
+    with SERAC(SeracHParams(threshold=2.0), components=(cf, classifier)).apply(base, tok, requests[:2]) as edited:
+        assert edited.module.route(texts) == [None] * 5

@@ -17,8 +17,8 @@ def register(cls):
 
 
 def get_editor(name: str, hparams_file: str | Path | None = None, **hparams) -> Editor:
-    """An editor by name (``"FT-L"``, ``"FT-M"``, ``"SERAC"``, ``"ROME"``, ``"MEMIT"``, ``"AlphaEdit"``),
-    with defaults, a file, or overrides."""
+    """An editor by name (``"FT-L"``, ``"FT-M"``, ``"SERAC"``, ``"SERAC-oracle"``, ``"ROME"``, ``"MEMIT"``,
+    ``"AlphaEdit"``, ``"GRACE"``, ``"IKE"``, ``"Fact-in-prompt"``), with defaults, a file, or overrides."""
     _load_optional()
     key = {k.upper(): k for k in EDITORS}.get(name.upper())
     if key is None:
@@ -28,16 +28,22 @@ def get_editor(name: str, hparams_file: str | Path | None = None, **hparams) -> 
     return cls(base.replace(**hparams) if hparams else base)
 
 
+# How tables list the editors: by family (fine-tuning, locate-then-edit, memory, in context);
+# an editor registered later and not named here comes last.
+ORDER = ("FT-L", "FT-M", "ROME", "MEMIT", "AlphaEdit", "GRACE", "SERAC", "SERAC-oracle", "IKE", "Fact-in-prompt")
+
+
 def available() -> list[str]:
-    """Names of every registered editor."""
+    """Names of every registered editor, in the order of ``ORDER``."""
     _load_optional()
-    return list(EDITORS)
+    return sorted(EDITORS, key=lambda name: (ORDER.index(name) if name in ORDER else len(ORDER), name))
 
 
 def _load_optional():
     """Editors with heavier imports register themselves on first use."""
     from . import serac  # noqa: F401
     from .locate import memit, rome  # noqa: F401
+    from .memory import grace, ike  # noqa: F401
 
 
 __all__ = ["EDITORS", "EditedModel", "Editor", "FTHParams", "FTL", "FTM", "FTMHParams", "available", "get_editor", "register"]

@@ -126,6 +126,15 @@ def unwrap(model) -> tuple[object, EditedModel | None]:
     return model, None
 
 
+def unwrap_adding(model, editor_type: type) -> tuple[object, EditedModel | None]:
+    """``unwrap`` for an editor that adds edits to its own EditedModel (memories, codebooks,
+    contexts): a model edited by any other editor is refused."""
+    base, prior = unwrap(model)
+    if prior is not None and not isinstance(prior.editor, editor_type):
+        raise ValueError(f"cannot add {editor_type.name} edits to a model edited by {prior.editor.name}; restore it first")
+    return base, prior
+
+
 class WeightSnapshot:
     """Copies of the named parameters taken before the first edit, restorable bit for bit."""
 

@@ -85,6 +85,15 @@ class EditMemory:
             self.embeddings = emb if self.embeddings is None else torch.cat([self.embeddings, emb])
             self.requests += chunk
 
+    def in_scope(self, text: str, edit: int | None = None) -> int | None:
+        """The true scope (SERAC's oracle router): the first stored edit (or edit ``edit`` alone)
+        whose prompt or one of whose rephrases ``text`` asks, inside any wrapper (QA, chat)."""
+        for j in [edit] if edit is not None else range(len(self.requests)):
+            r = self.requests[j]
+            if any(p.strip() and p.strip() in text for p in [r.prompt, *r.rephrase_prompts]):
+                return j
+        return None
+
     def clear(self) -> None:
         self.requests, self.embeddings = [], None
 

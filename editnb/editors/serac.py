@@ -11,8 +11,9 @@ from transformers.modeling_outputs import CausalLMOutputWithPast
 from ..decoding import greedy_continue
 from ..tokenization import encode, left_pad, pad_id
 from . import register
-from .base import EditedModel, Editor, RowEdits, unwrap
+from .base import EditedModel, Editor, RowEdits, unwrap, unwrap_adding
 from .hparams import HyperParams
+from .memory.prefix import after_context, logits_after, unpadded
 from .scope import EditMemory, ScopeClassifier, edit_text
 
 CF_PREFIX = "New fact: {edit}.\n"
@@ -74,15 +75,9 @@ def cf_prefix_ids(tokenizer, request) -> list[int]:
     return encode(tokenizer, CF_PREFIX.format(edit=edit_text(request)))
 
 
-def strip_bos(tokenizer, ids: list[int]) -> list[int]:
-    bos = tokenizer.bos_token_id
-    return ids[1:] if bos is not None and ids and ids[0] == bos and getattr(tokenizer, "add_bos_token", True) else ids
-
-
 def cf_inputs(tokenizer, request, row_ids: list[int]) -> list[int]:
     """What the counterfactual model reads: the edit, then the input (never the input's gold target)."""
-    prefix = cf_prefix_ids(tokenizer, request)
-    return prefix + (strip_bos(tokenizer, row_ids) if prefix and prefix[0] == tokenizer.bos_token_id else row_ids)
+    return after_context(tokenizer, cf_prefix_ids(tokenizer, request), row_ids)
 
 
 class Continuations(dict):
@@ -116,10 +111,10 @@ class SeracModel(torch.nn.Module):
     routes_on_labels = True  # forward_logits passes the labels: routing reads the prompt only
 
     def __init__(self, base, cf, classifier: ScopeClassifier, tokenizer, threshold: float = 0.5, row_edits: RowEdits | None = None,
-                 outputs: "Continuations | None" = None):
+                 outputs: "Continuations | None" = None, oracle: bool = False):
         super().__init__()
         self.base, self.cf, self.classifier = base, cf, classifier
-        self.tokenizer, self.threshold = tokenizer, threshold
+        self.tokenizer, self.threshold, self.oracle = tokenizer, threshold, oracle
         self.row_edits = row_edits  # apply_each: each row is routed against its own edit only
         self.outputs = outputs  # continuations already decoded, shared by the editor's models
         self.memory = EditMemory(classifier)
@@ -133,19 +128,18 @@ class SeracModel(torch.nn.Module):
     def route(self, texts: list[str]) -> list[int | None]:
         """Index of the edit each text falls in scope of, or None for the base model (with
         ``row_edits``, row i is compared with its own edit alone, as a one-edit memory would)."""
-        if self.row_edits is None:
-            scores, index = self.memory.lookup(texts)
-        else:
-            scores, index = self.memory.lookup_each(texts, self.row_edits.current(len(texts)).tolist())
-        self.last_routes = [i if s > self.threshold else None for s, i in zip(scores.tolist(), index)]
+        edits = self.row_edits.current(len(texts)).tolist() if self.row_edits is not None else None
+        self.last_routes = self._routes(texts, edits)
         return self.last_routes
 
-    def _rows(self, input_ids, attention_mask):
-        mask = attention_mask if attention_mask is not None else torch.ones_like(input_ids)
-        return [ids[m.bool()].tolist() for ids, m in zip(input_ids, mask)]
+    def _routes(self, texts: list[str], edits: list[int] | None) -> list[int | None]:
+        if self.oracle:  # the true scope: the text asks one of the edit's own prompts or rephrases
+            return [self.memory.in_scope(t, e) for t, e in zip(texts, edits or [None] * len(texts))]
+        scores, index = self.memory.lookup(texts) if edits is None else self.memory.lookup_each(texts, edits)
+        return [i if s > self.threshold else None for s, i in zip(scores.tolist(), index)]
 
     def forward(self, input_ids, attention_mask=None, position_ids=None, labels=None, logits_to_keep: int = 0, **kwargs):
-        rows = self._rows(input_ids, attention_mask)
+        rows = unpadded(input_ids, attention_mask)
         prompts = []
         for r, row in enumerate(rows):
             cut = len(row)
@@ -170,17 +164,15 @@ class SeracModel(torch.nn.Module):
             logits[base_rows] = out
         if cf_rows:
             seqs = [cf_inputs(self.tokenizer, self.memory.requests[routes[r]], rows[r]) for r in cf_rows]
-            out = self.cf(**left_pad(seqs, pad_id(self.tokenizer)), logits_to_keep=width).logits
+            out = logits_after(self.cf, self.tokenizer, seqs, [len(rows[r]) for r in cf_rows], width)
             if logits is None:
                 logits = out.new_zeros((len(rows), width, out.shape[-1]))
-            for k, r in enumerate(cf_rows):
-                n = min(len(rows[r]), width)
-                logits[r, width - n:] = out[k, out.shape[1] - n:]
+            logits[cf_rows] = out
         return CausalLMOutputWithPast(logits=logits)
 
     @torch.no_grad()
     def generate(self, input_ids, attention_mask=None, stopping_criteria=None, **kwargs):
-        rows = self._rows(input_ids, attention_mask)
+        rows = unpadded(input_ids, attention_mask)
         routes = self.route([self.tokenizer.decode(r, skip_special_tokens=True) for r in rows])
         width, pad = input_ids.shape[1], pad_id(self.tokenizer)
         pieces = {}
@@ -202,18 +194,14 @@ class SeracModel(torch.nn.Module):
         """For each input (token ids of a prompt, as routed) and the edit its row sees (None: the
         whole memory), whether this model answers it with the base model alone."""
         texts = [self.tokenizer.decode(ids, skip_special_tokens=True) for ids in inputs]
-        if any(e is not None for e in edit_ids):
-            scores, _ = self.memory.lookup_each(texts, edit_ids)
-        else:
-            scores, _ = self.memory.lookup(texts)
-        return [s <= self.threshold for s in scores.tolist()]
+        return [route is None for route in self._routes(texts, edit_ids if any(e is not None for e in edit_ids) else None)]
 
     def greedy_continue(self, input_ids, attention_mask, *, stop=None, on_rows=None, **kwargs) -> list[list[int]]:
         """:func:`editnb.decoding.greedy_continue` with each row routed once, from its prompt, to the
         base or the counterfactual model (the evaluator's decoding path; ``generate`` is the
         Hugging Face one).  Rows carry no state past routing, so ``on_rows`` is not needed.
         A continuation already made for the same input and settings is taken from ``outputs``."""
-        rows = self._rows(input_ids, attention_mask)
+        rows = unpadded(input_ids, attention_mask)
         routes = self.route([self.tokenizer.decode(r, skip_special_tokens=True) for r in rows])
         out: list[list[int] | None] = [None] * len(rows)
         for model, members, seqs in self._groups(rows, routes):
@@ -247,6 +235,7 @@ class SERAC(Editor):
 
     name = "SERAC"
     HParams = SeracHParams
+    oracle = False  # the classifier routes (SERAC-oracle: the true scope)
 
     def __init__(self, hparams=None, *, components=None, **overrides):
         super().__init__(hparams, **overrides)
@@ -255,14 +244,13 @@ class SERAC(Editor):
 
     def apply(self, model, tokenizer, requests, *, sequential: bool = False) -> EditedModel:
         """Store ``requests`` in memory (batch or sequential alike: the memory only grows)."""
-        base, prior = unwrap(model)
+        base, prior = unwrap_adding(model, SERAC)
         if prior is not None:
-            if not isinstance(prior.editor, SERAC):
-                raise ValueError(f"cannot add SERAC edits to a model edited by {prior.editor.name}; restore it first")
             edited = prior
         else:
             cf, classifier = self.trained(base, tokenizer)
-            serac = SeracModel(base, cf, classifier, tokenizer, self.hparams.threshold, outputs=self.continuations)
+            serac = SeracModel(base, cf, classifier, tokenizer, self.hparams.threshold, outputs=self.continuations,
+                               oracle=self.oracle)
             edited = EditedModel(serac, base, self, serac.memory.clear, [])
         edited.module.memory.add(requests)
         edited.requests += list(requests)
@@ -277,7 +265,7 @@ class SERAC(Editor):
         cf, classifier = self.trained(base, tokenizer)
         row_edits = RowEdits()
         serac = SeracModel(base, cf, classifier, tokenizer, self.hparams.threshold, row_edits=row_edits,
-                           outputs=self.continuations)
+                           outputs=self.continuations, oracle=self.oracle)
         serac.memory.add(requests)
         return EditedModel(serac, base, self, serac.memory.clear, requests, row_edits=row_edits)
 
@@ -288,3 +276,13 @@ class SERAC(Editor):
 
             self.components = load_or_train(base, tokenizer, self.hparams)
         return self.components
+
+
+@register
+class SERACOracle(SERAC):
+    """SERAC whose router knows the true scope (an input is in scope exactly when it asks one of
+    the edit's own prompts or rephrases): the same trained models and settings, no routing
+    errors, so the difference from SERAC is what routing costs."""
+
+    name = "SERAC-oracle"
+    oracle = True

@@ -12,7 +12,6 @@ Two recipes:
 from __future__ import annotations
 
 import hashlib
-import os
 import random
 from pathlib import Path
 
@@ -21,6 +20,7 @@ import torch
 from ..losses import balanced_bce_loss, kl_loc_loss, masked_log_probs
 from ..models import cache_dir, model_name
 from ..progress import progress
+from ..results import save_atomic
 from ..tokenization import encode_prompt_target, left_pad, pad_id
 from .scope import ScopeClassifier, edit_text
 from .serac import SeracHParams, cf_inputs, decoder_blocks, truncated_copy
@@ -249,8 +249,5 @@ def load_or_train(base, tokenizer, hp: SeracHParams, *, train=None, dev=None, cl
     cf, classifier, history = train_serac(base, tokenizer, hp, train, dev, classifier)
     cf.serac_history = history
     trained = cf.serac_trained
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".tmp-{os.getpid()}")
-    torch.save({"state": _state(cf, classifier, trained), "history": history, "hparams": hp.to_dict()}, tmp)
-    os.replace(tmp, path)
+    save_atomic({"state": _state(cf, classifier, trained), "history": history, "hparams": hp.to_dict()}, path)
     return cf, classifier

@@ -10,14 +10,13 @@ module, the corpus and the token count, so that a file is never reused for anoth
 from __future__ import annotations
 
 import hashlib
-import os
-import uuid
 from dataclasses import dataclass
 
 import torch
 
 from ...models import cache_dir, model_name
 from ...progress import progress
+from ...results import save_atomic
 from ...tokenization import left_pad, pad_id
 from ..ft import MLP_OUT, layer_index
 
@@ -198,13 +197,3 @@ def format_convergence(rows: list[dict]) -> str:
 def relative_distance(a: torch.Tensor, b: torch.Tensor) -> float:
     """||a - b||_F / ||b||_F."""
     return float(torch.linalg.norm(a.double() - b.double()) / torch.linalg.norm(b.double()))
-
-
-def save_atomic(obj, path):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.parent / f".{path.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-    try:
-        torch.save(obj, tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)

@@ -24,12 +24,13 @@ from dataclasses import dataclass
 import torch
 
 from ...models import cache_dir
+from ...results import save_atomic
 from .. import register
 from ..base import EditedModel, Editor, RowEdits, unwrap, weight_edit_target
 from ..deltas import RowDeltas, in_weight_layout
 from ..hparams import HyperParams
 from ..suffix import BLOCKS
-from .covariance import fingerprint, mlp_out_module, save_atomic, second_moments
+from .covariance import fingerprint, mlp_out_module, second_moments
 from .keys import at_subjects, prefixes_for
 from .values import cached_values
 

@@ -28,8 +28,9 @@ import torch.nn.functional as F
 
 from ...models import cache_dir, model_name
 from ...tokenization import encode_prompt_target, left_pad, pad_id
+from ...results import save_atomic
 from ..suffix import Suffix, supported as suffix_supported
-from .covariance import fingerprint, save_atomic
+from .covariance import fingerprint
 from .keys import _tensor, located, subject_as_written, subject_parts
 
 KL_SUFFIX = " is a"  # ROME's "{subject} is a": the subject's other properties should not move

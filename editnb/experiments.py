@@ -26,6 +26,7 @@ _SERAC = {"ci": dict(steps=60, eval_every=20), "paper": dict(steps=250, eval_eve
 BUDGETS = {
     "SERAC": _SERAC, "SERAC-oracle": _SERAC,  # one training serves both (the oracle changes only the routing)
     **{name: {"ci": _LOCATE_CI, "paper": {}} for name in ("ROME", "MEMIT", "AlphaEdit")},
+    "WISE": {"ci": {"steps": 20}, "paper": {}},
 }
 
 # The locate-then-edit family (notebook 05).  Notebooks 03 and 04 score it with the others on
@@ -39,9 +40,10 @@ N_REQUESTS = {"ci": 6, "paper": None}
 
 # Sequential editing: accumulated edits at which an editor is evaluated, in 3 orders of the
 # edits.  An FT edit is an optimisation run alone (edits on top of edits cannot be made side by
-# side), so in paper mode FT stops at 50 edits; SERAC's edits are memory writes and go on to 200.
+# side), so in paper mode FT (and WISE, trained the same way) stops at 50 edits; SERAC's edits
+# are memory writes and go on to 200.
 SEQUENTIAL = {"ci": (1, 3), "paper": (1, 10, 50, 200)}
-SEQUENTIAL_CAP = {"paper": {"FT-L": 50, "FT-M": 50}}
+SEQUENTIAL_CAP = {"paper": {"FT-L": 50, "FT-M": 50, "WISE": 50}}
 
 
 # Bump when evaluate() changes what a row holds, so that stored rows of older code are not reused.

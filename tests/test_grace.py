@@ -79,7 +79,7 @@ def test_edit_makes_the_target_and_restores_bit_for_bit(requests, mode):
     pre = pre_edit(model, tok, requests[:2], CONFIG)
     before = evaluate(model, tok, requests[:2], pre=pre, config=CONFIG)
     with editor.apply(model, tok, requests[:2]) as edited:
-        assert len(edited.module.lookup.codebook) == 2 and len(edited.steps) == 2
+        assert len(edited.module.hook.codebook) == 2 and len(edited.steps) == 2
         after = evaluate(edited, tok, requests[:2], pre=pre, config=CONFIG)
         assert_bit_identical(model, saved)  # the weights are never written
     # a random tiny model cannot be steered far by one vector; its target NLL still falls clearly
@@ -95,7 +95,7 @@ def test_the_key_position_is_never_kept_from_the_last_edit(requests):
     model, tok = tiny_model("llama")
     editor = get_editor("GRACE", **FAST)
     with editor.apply(model, tok, requests[:1]) as edited:
-        lookup = edited.module.lookup
+        lookup = edited.module.hook
         lookup.trace = []
         ids = tok(requests[3].prompt + " and more words here", return_tensors="pt")
         with torch.no_grad():
@@ -113,11 +113,11 @@ def test_each_equals_one_at_a_time(requests):
         with editor.apply(model, tok, [r]) as edited:
             singles += evaluate(edited, tok, [r], pre=pre, config=CONFIG)
             steps += edited.steps
-            values.append(edited.module.lookup.codebook.values[0])
+            values.append(edited.module.hook.codebook.values[0])
     with editor.apply_each(model, tok, requests) as each:
         assert each.steps == steps
         for k, v in enumerate(values):
-            got = each.module.lookup.codebook.values[k]
+            got = each.module.hook.codebook.values[k]
             assert (got - v).norm() <= 1e-3 * v.norm(), k
         rows = evaluate(each, tok, requests, pre=pre, config=CONFIG)
     assert len(set(steps)) > 1 and min(steps) < FAST["steps"], steps  # early stopping was exercised
@@ -131,7 +131,7 @@ def test_a_second_edit_of_another_label_splits_instead_of_overwriting(requests):
     first = requests[0]
     other = replace(first, id="other", target_new=first.target_new + " Smith")
     with editor.apply(model, tok, [first, other]) as edited:
-        book = edited.module.lookup.codebook
+        book = edited.module.hook.codebook
         assert len(book) == 2 and book.labels[0] != book.labels[1]
         assert book.radii[0] < 1e-4 and book.radii[1] < 1e-4  # the same prompt: the gap halved to nothing
 
@@ -142,7 +142,7 @@ def test_lookup_trace_follows_generation_token_by_token(requests):
     model, tok = tiny_model("llama")
     with get_editor("GRACE", **FAST).apply(model, tok, requests[:1]) as edited:
         trace = lookup_trace(edited, tok, requests[0].prompt, max_new_tokens=4)
-        assert edited.module.lookup.trace is None  # recording stops with the call
+        assert edited.module.hook.trace is None  # recording stops with the call
     lookups = trace["lookups"]
     assert len(lookups) == 4 and isinstance(trace["generated"], str)
     assert lookups[0]["hit"] and lookups[0]["distance"] == 0.0  # the edit's own prompt: its own key

@@ -30,7 +30,7 @@ def get_editor(name: str, hparams_file: str | Path | None = None, **hparams) -> 
 
 # How tables list the editors: by family (fine-tuning, locate-then-edit, memory, in context);
 # an editor registered later and not named here comes last.
-ORDER = ("FT-L", "FT-M", "ROME", "MEMIT", "AlphaEdit", "GRACE", "SERAC", "SERAC-oracle", "IKE", "Fact-in-prompt")
+ORDER = ("FT-L", "FT-M", "ROME", "MEMIT", "AlphaEdit", "GRACE", "WISE", "SERAC", "SERAC-oracle", "IKE", "Fact-in-prompt")
 
 
 def available() -> list[str]:
@@ -43,7 +43,7 @@ def _load_optional():
     """Editors with heavier imports register themselves on first use."""
     from . import serac  # noqa: F401
     from .locate import memit, rome  # noqa: F401
-    from .memory import grace, ike  # noqa: F401
+    from .memory import grace, ike, wise  # noqa: F401
 
 
 __all__ = ["EDITORS", "EditedModel", "Editor", "FTHParams", "FTL", "FTM", "FTMHParams", "available", "get_editor", "register"]

@@ -14,7 +14,7 @@ import torch
 from .base import RowEdits
 
 
-def _is_transposed(module) -> bool:
+def is_transposed(module) -> bool:
     """GPT-2's Conv1D stores its weight as (in, out) and computes x @ W; nn.Linear computes x @ W.T."""
     return not isinstance(module, torch.nn.Linear)
 
@@ -22,7 +22,7 @@ def _is_transposed(module) -> bool:
 def in_weight_layout(module, delta: torch.Tensor) -> torch.Tensor:
     """A (d_out, d_in) ΔW as ``module`` stores its weight, in its dtype (GPT-2's Conv1D stores Wᵀ)."""
     delta = delta.to(module.weight.dtype)
-    return delta.T if _is_transposed(module) else delta
+    return delta.T if is_transposed(module) else delta
 
 
 class RowDeltas:
@@ -39,7 +39,7 @@ class RowDeltas:
 
     def __init__(self, module, row_edits: RowEdits, deltas):
         self.module, self.row_edits, self.deltas = module, row_edits, deltas
-        self.transposed = _is_transposed(module)
+        self.transposed = is_transposed(module)
         self.handle = module.register_forward_hook(self._hook)
 
     @staticmethod

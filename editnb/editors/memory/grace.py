@@ -29,13 +29,13 @@ from dataclasses import dataclass
 
 import torch
 
-from ...losses import IGNORE_INDEX
 from ...tokenization import encode, encode_prompt_target, left_pad, pad_id
 from .. import register
 from ..base import EditedModel, Editor, RowEdits, unwrap, unwrap_adding
 from ..ft import TargetNLL, layer_index, weight_name
 from ..hparams import HyperParams
 from ..suffix import Suffix, supported as suffix_supported
+from .hooked import HookedModel, prompt_ends
 
 MODES = ("last", "prompt")
 
@@ -181,39 +181,6 @@ class Lookup:
         self.handle.remove()
 
 
-def prompt_ends(labels: torch.Tensor) -> torch.Tensor:
-    """Each row's last prompt column in a left-padded teacher-forced batch (the column before its
-    first counted label; the last column for a row without one)."""
-    counted = labels != IGNORE_INDEX
-    first = torch.where(counted.any(1), counted.int().argmax(1), torch.full_like(labels[:, 0], labels.shape[1]))
-    return (first - 1).clamp(min=0)
-
-
-class GraceModel(torch.nn.Module):
-    """The base model with GRACE's lookup on one projection; behaves as a causal LM for
-    :func:`editnb.evaluate.evaluate` (labels tell it where a teacher-forced prompt ends)."""
-
-    routes_on_labels = True
-
-    def __init__(self, base, lookup: Lookup):
-        super().__init__()
-        self.base, self.lookup = base, lookup
-        self.config, self.generation_config = base.config, base.generation_config
-
-    @property
-    def device(self):
-        return self.base.device
-
-    def forward(self, input_ids=None, attention_mask=None, labels=None, **kwargs):
-        starts = prompt_ends(labels) if labels is not None else None
-        with self.lookup.call(starts, attention_mask):
-            return self.base(input_ids=input_ids, attention_mask=attention_mask, **kwargs)
-
-    def generate(self, *args, **kwargs):
-        with self.lookup.call(None, None):
-            return self.base.generate(*args, **kwargs)
-
-
 @torch.no_grad()
 def key_inputs(model, tokenizer, module, prompts: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
     """The projection's input and its own output (before any lookup replaces it) at each prompt's
@@ -256,9 +223,9 @@ class GRACE(Editor):
             edited = prior
         else:
             lookup = Lookup(self._module(base), Codebook(), self.hparams.mode)
-            edited = EditedModel(GraceModel(base, lookup), base, self, lookup.remove, [])
+            edited = EditedModel(HookedModel(base, lookup), base, self, lookup.remove, [])
             edited.steps = []
-        lookup = edited.module.lookup
+        lookup = edited.module.hook
         for request in requests:
             keys, outputs = key_inputs(base, tokenizer, lookup.module, [request.prompt])
             label = encode_prompt_target(tokenizer, request.prompt, request.target_new).target_ids
@@ -283,7 +250,7 @@ class GRACE(Editor):
                 label = encode_prompt_target(tokenizer, r.prompt, r.target_new).target_ids
                 lookup.codebook.add(key, self._init(r, out), self.hparams.eps_init, label)
         steps = self._train(base, tokenizer, lookup, requests, list(range(len(requests))), rows=row_edits)
-        edited = EditedModel(GraceModel(base, lookup), base, self, lookup.remove, requests, row_edits=row_edits)
+        edited = EditedModel(HookedModel(base, lookup), base, self, lookup.remove, requests, row_edits=row_edits)
         edited.steps = steps
         return edited
 
@@ -360,7 +327,7 @@ def lookup_trace(edited: EditedModel, tokenizer, prompt: str, max_new_tokens: in
     replaced the output there."""
     from ...decoding import greedy_continue
 
-    lookup = edited.module.lookup
+    lookup = edited.module.hook
     batch = left_pad([encode(tokenizer, prompt)], pad_id(tokenizer))
     lookup.trace = []
     try:

@@ -27,6 +27,10 @@ BUDGETS = {
     "SERAC": _SERAC, "SERAC-oracle": _SERAC,  # one training serves both (the oracle changes only the routing)
     **{name: {"ci": _LOCATE_CI, "paper": {}} for name in ("ROME", "MEMIT", "AlphaEdit")},
     "WISE": {"ci": {"steps": 20}, "paper": {}},
+    "GRACE": {"ci": {"steps": 20}, "paper": {}},
+    # CI mode retrieves IKE's demonstrations from the dev split's few hundred (embedding the
+    # train split's is the slow part of a cold CI run); paper mode from the train split
+    "IKE": {"ci": {"pool": "dev"}, "paper": {}},
 }
 
 # The locate-then-edit family (notebook 05).  Notebooks 03 and 04 score it with the others on
@@ -42,7 +46,7 @@ N_REQUESTS = {"ci": 6, "paper": None}
 # edits.  An FT edit is an optimisation run alone (edits on top of edits cannot be made side by
 # side), so in paper mode FT (and WISE, trained the same way) stops at 50 edits; SERAC's edits
 # are memory writes and go on to 200.
-SEQUENTIAL = {"ci": (1, 3), "paper": (1, 10, 50, 200)}
+SEQUENTIAL = {"ci": (1, 2), "paper": (1, 10, 50, 200)}
 SEQUENTIAL_CAP = {"paper": {"FT-L": 50, "FT-M": 50, "WISE": 50}}
 
 

@@ -19,9 +19,9 @@ own threshold, or to the main memory.
 
 With the KV cache, a generated token is routed by its own score alone (its forward call has that
 one token): the decision made on the prompt does not carry over.  That is the mechanism notebook
-03 shows.  Fixed against EasyEdit's code: padding never enters a score, routing is per row (EasyEdit's fails on batches), the threshold is
-read after the last step, weight decay stays inside the mask, masks are seeded, and no state is
-kept at module level.
+03 shows.  Fixed against EasyEdit's code: padding never enters a score, routing is per row
+(EasyEdit's fails on batches), the threshold is read after the last step, weight decay stays
+inside the mask, masks are seeded, and no state is kept at module level.
 """
 from __future__ import annotations
 

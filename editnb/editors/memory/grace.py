@@ -23,7 +23,6 @@ tensors, which the prompt's -100 entries shift).
 """
 from __future__ import annotations
 
-import hashlib
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -32,10 +31,10 @@ import torch
 from ...tokenization import encode, encode_prompt_target, left_pad, pad_id
 from .. import register
 from ..base import EditedModel, Editor, RowEdits, unwrap, unwrap_adding
-from ..ft import TargetNLL, layer_index, weight_name
+from ..ft import TargetNLL
 from ..hparams import HyperParams
 from ..suffix import Suffix, supported as suffix_supported
-from .hooked import HookedModel, prompt_ends
+from .hooked import HookedModel, hooked_layer, hooked_projection, prompt_ends, request_seed, traced_continue
 
 MODES = ("last", "prompt")
 
@@ -69,8 +68,7 @@ class GRACEHParams(HyperParams):
             raise ValueError(f"value_init must be 'cold' or 'warm', got {self.value_init!r}")
 
 
-def grace_layer(model, hp: GRACEHParams) -> int:
-    return layer_index(model, round(hp.depth * (model.config.num_hidden_layers - 1)) if hp.layer is None else hp.layer)
+grace_layer = hooked_layer  # (GRACEHParams' layer and depth)
 
 
 class Codebook:
@@ -198,8 +196,7 @@ def key_inputs(model, tokenizer, module, prompts: list[str]) -> tuple[torch.Tens
 
 def cold_value(request, size: int) -> torch.Tensor:
     """EasyEdit's random initial value, seeded by the edit itself (the same alone or side by side)."""
-    seed = int(hashlib.sha256(f"{request.prompt}\x00{request.target_new}".encode()).hexdigest()[:12], 16)
-    return torch.rand(size, generator=torch.Generator().manual_seed(seed))
+    return torch.rand(size, generator=torch.Generator().manual_seed(request_seed(request.prompt, request.target_new)))
 
 
 @register
@@ -210,7 +207,7 @@ class GRACE(Editor):
     HParams = GRACEHParams
 
     def _module(self, base):
-        return base.get_submodule(weight_name(base, grace_layer(base, self.hparams)).removesuffix(".weight"))
+        return hooked_projection(base, self.hparams)
 
     def _init(self, request, output):
         return cold_value(request, output.shape[-1]) if self.hparams.value_init == "cold" else output
@@ -325,18 +322,9 @@ def lookup_trace(edited: EditedModel, tokenizer, prompt: str, max_new_tokens: in
     looked-up token (the prompt's last token, then each generated one that was fed back) with
     the token, its distance to the nearest key, that key's radius, and whether the value
     replaced the output there."""
-    from ...decoding import greedy_continue
-
-    lookup = edited.module.hook
-    batch = left_pad([encode(tokenizer, prompt)], pad_id(tokenizer))
-    lookup.trace = []
-    try:
-        new = greedy_continue(edited, batch["input_ids"], batch["attention_mask"], max_new_tokens=max_new_tokens)[0]
-        trace = lookup.trace
-    finally:
-        lookup.trace = None
+    new, last, trace = traced_continue(edited, tokenizer, prompt, max_new_tokens)
     # each forward pass looks up its last token: the prompt's, then each generated one but the last
-    tokens = [int(batch["input_ids"][0, -1])] + new[:-1]
+    tokens = [last] + new[:-1]
     return {"generated": tokenizer.decode(new, skip_special_tokens=True),
             "lookups": [{"token": tokenizer.decode([tok]), "distance": d, "radius": radius, "entry": e, "hit": hit}
                         for tok, (_, _, d, radius, e, hit) in zip(tokens, trace)]}

@@ -25,7 +25,6 @@ inside the mask, masks are seeded, and no state is kept at module level.
 """
 from __future__ import annotations
 
-import hashlib
 import math
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -38,10 +37,10 @@ from ...data.answers import primary
 from .. import register
 from ..base import EditedModel, Editor, RowEdits, unwrap, unwrap_adding
 from ..deltas import is_transposed
-from ..ft import TargetNLL, layer_index, weight_name
+from ..ft import TargetNLL
 from ..hparams import HyperParams
 from ..suffix import Suffix, supported as suffix_supported
-from .hooked import HookedModel
+from .hooked import HookedModel, hooked_layer, hooked_projection, request_seed, traced_continue
 
 
 @dataclass(frozen=True)
@@ -81,8 +80,7 @@ class WISEHParams(HyperParams):
     batch_size: int = 16
 
 
-def wise_layer(model, hp: WISEHParams) -> int:
-    return layer_index(model, round(hp.depth * (model.config.num_hidden_layers - 1)) if hp.layer is None else hp.layer)
+wise_layer = hooked_layer  # (WISEHParams' layer and depth)
 
 
 def shard_mask(shape, ratio: float, seed: int, shard: int) -> torch.Tensor:
@@ -237,14 +235,12 @@ class WISE(Editor):
     def unrelated_for(self, request) -> list[str]:
         """``n_unrelated`` texts of the pool, drawn by a seed of the request (the same alone or side by side)."""
         pool = self.pool()
-        seed = int(hashlib.sha256(f"{self.hparams.seed}\x00{request.prompt}\x00{request.target_new}".encode()).hexdigest()[:12], 16)
+        seed = request_seed(str(self.hparams.seed), request.prompt, request.target_new)
         order = torch.randperm(len(pool), generator=torch.Generator().manual_seed(seed)).tolist()
         return [pool[i] for i in order[:self.hparams.n_unrelated]]
 
     def _memory(self, base, row_edits=None) -> SideMemory:
-        layer = wise_layer(base, self.hparams)
-        name = weight_name(base, layer)
-        module = base.get_submodule(name.removesuffix(".weight"))
+        module = hooked_projection(base, self.hparams)
         activation = getattr(base.config, "hidden_act", None) or base.config.activation_function  # GPT-2 names it so
         return SideMemory(module, ACT2FN[activation], is_transposed(module), self.hparams.act_ratio, row_edits)
 
@@ -384,16 +380,8 @@ def routing_trace(edited: EditedModel, tokenizer, prompt: str, max_new_tokens: i
     ``prompt`` greedily with the KV cache: ``generated`` (the text) and ``calls``, one per
     forward pass (the whole prompt, then each generated token fed back) with what it read, its
     activation score, the threshold, and whether the side memory answered."""
-    from ...decoding import greedy_continue
-
+    new, _, trace = traced_continue(edited, tokenizer, prompt, max_new_tokens)
     memory = edited.module.hook
-    batch = left_pad([encode(tokenizer, prompt)], pad_id(tokenizer))
-    memory.trace = []
-    try:
-        new = greedy_continue(edited, batch["input_ids"], batch["attention_mask"], max_new_tokens=max_new_tokens)[0]
-        trace = memory.trace
-    finally:
-        memory.trace = None
     threshold = min(memory.min_acts) * memory.act_ratio
     read = [prompt] + [tokenizer.decode([tok]) for tok in new[:-1]]
     return {"generated": tokenizer.decode(new, skip_special_tokens=True), "threshold": threshold,

@@ -47,7 +47,7 @@ N_REQUESTS = {"ci": 6, "paper": None}
 # side), so in paper mode FT (and WISE, trained the same way) stops at 50 edits; SERAC's edits
 # are memory writes and go on to 200.
 SEQUENTIAL = {"ci": (1, 2), "paper": (1, 10, 50, 200)}
-SEQUENTIAL_CAP = {"paper": {"FT-L": 50, "FT-M": 50, "WISE": 50}}
+SEQUENTIAL_CAP = {"paper": {"FT-L": 50, "FT-L-7B": 50, "FT-M": 50, "WISE": 50}}
 
 
 # Bump when evaluate() changes what a row holds, so that stored rows of older code are not reused.
@@ -114,10 +114,15 @@ def make_editor(name: str, mode: str, **hparams):
     return get_editor(name, **(BUDGETS.get(name, {}).get(mode, {}) | hparams))
 
 
-def editor_names() -> list[str]:
+# Editors only paper mode runs: FT-L with EasyEdit's untuned 7B setting, the reference row of
+# the dev sweep (CI mode checks FT-L's code through the tuned FT-L and the unit tests).
+PAPER_ONLY = ("FT-L-7B",)
+
+
+def editor_names(mode: str | None = None) -> list[str]:
     """The registered editors notebooks 03 and 04 run (an editor added later shows up without
-    changing a notebook)."""
-    return list(available())
+    changing a notebook); in CI mode without :data:`PAPER_ONLY`."""
+    return [name for name in available() if mode != "ci" or name not in PAPER_ONLY]
 
 
 # Single edits made side by side by apply_each (each row sees its own edit only): edits per group.

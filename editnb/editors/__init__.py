@@ -5,9 +5,9 @@ from pathlib import Path
 
 from . import scope
 from .base import EditedModel, Editor
-from .ft import FTL, FTM, FTHParams, FTMHParams
+from .ft import FTL, FTL7B, FTM, FTHParams, FTMHParams
 
-EDITORS = {"FT-L": FTL, "FT-M": FTM}
+EDITORS = {"FT-L": FTL, "FT-L-7B": FTL7B, "FT-M": FTM}
 
 
 def register(cls):
@@ -30,7 +30,7 @@ def get_editor(name: str, hparams_file: str | Path | None = None, **hparams) -> 
 
 # How tables list the editors: by family (fine-tuning, locate-then-edit, memory, in context);
 # an editor registered later and not named here comes last.
-ORDER = ("FT-L", "FT-M", "ROME", "MEMIT", "AlphaEdit", "GRACE", "WISE", "SERAC", "SERAC-oracle", "IKE", "Fact-in-prompt")
+ORDER = ("FT-L", "FT-L-7B", "FT-M", "ROME", "MEMIT", "AlphaEdit", "GRACE", "WISE", "SERAC", "SERAC-oracle", "IKE", "Fact-in-prompt")
 
 
 def available() -> list[str]:
@@ -46,4 +46,4 @@ def _load_optional():
     from .memory import grace, ike, wise  # noqa: F401
 
 
-__all__ = ["EDITORS", "EditedModel", "Editor", "FTHParams", "FTL", "FTM", "FTMHParams", "available", "get_editor", "register"]
+__all__ = ["EDITORS", "EditedModel", "Editor", "FTHParams", "FTL", "FTL7B", "FTM", "FTMHParams", "available", "get_editor", "register"]

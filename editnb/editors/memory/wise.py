@@ -45,7 +45,9 @@ from .hooked import HookedModel, hooked_layer, hooked_projection, request_seed, 
 
 @dataclass(frozen=True)
 class WISEHParams(HyperParams):
-    """WISE's settings (EasyEdit's Llama-2-7B file where it has one).
+    """WISE's settings (EasyEdit's Llama-2-7B file where it has one; act_ratio from the dev sweep
+    in ``results/dev_sweeps.md``: 0.5, where EasyEdit's 0.88 sent half the edit prompts to the
+    main memory under generation on SmolLM2).
 
     layer / depth: the block whose MLP output projection gets the side memory (None: ``depth``
     of the way up; EasyEdit's block 27 of 32); mask_ratio: the share of delta's entries one
@@ -68,7 +70,7 @@ class WISEHParams(HyperParams):
     alpha: float = 5.0
     beta: float = 20.0
     gamma: float = 10.0
-    act_ratio: float = 0.88
+    act_ratio: float = 0.5
     n_unrelated: int = 4
     pool: str = "train"
     shard_size: int = 500

@@ -9,6 +9,7 @@ are committed and a test checks that they regenerate byte for byte.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 import sys
@@ -127,6 +128,14 @@ def build_records(seed: int = SEED) -> list[dict]:
 
 def split_path(split: str, root: Path | None = None) -> Path:
     return (root or data_dir()) / f"editnb_{split}.json"
+
+
+def digest(splits=("train", "dev")) -> str:
+    """A short hash of the embedded splits' files: part of the cache key of what is trained on them."""
+    h = hashlib.sha256()
+    for split in splits:
+        h.update(split_path(split).read_bytes())
+    return h.hexdigest()[:10]
 
 
 def serialize(records: list[dict]) -> str:

@@ -18,7 +18,7 @@ def register(cls):
 
 def get_editor(name: str, hparams_file: str | Path | None = None, **hparams) -> Editor:
     """An editor by name (``"FT-L"``, ``"FT-M"``, ``"SERAC"``, ``"SERAC-oracle"``, ``"ROME"``, ``"MEMIT"``,
-    ``"AlphaEdit"``, ``"GRACE"``, ``"IKE"``, ``"Fact-in-prompt"``), with defaults, a file, or overrides."""
+    ``"AlphaEdit"``, ``"MEND"``, ``"GRACE"``, ``"IKE"``, ``"Fact-in-prompt"``), with defaults, a file, or overrides."""
     _load_optional()
     key = {k.upper(): k for k in EDITORS}.get(name.upper())
     if key is None:
@@ -30,7 +30,7 @@ def get_editor(name: str, hparams_file: str | Path | None = None, **hparams) -> 
 
 # How tables list the editors: by family (fine-tuning, locate-then-edit, memory, in context);
 # an editor registered later and not named here comes last.
-ORDER = ("FT-L", "FT-L-7B", "FT-M", "ROME", "MEMIT", "AlphaEdit", "GRACE", "WISE", "SERAC", "SERAC-oracle", "IKE", "Fact-in-prompt")
+ORDER = ("FT-L", "FT-L-7B", "FT-M", "ROME", "MEMIT", "AlphaEdit", "MEND", "GRACE", "WISE", "SERAC", "SERAC-oracle", "IKE", "Fact-in-prompt")
 
 
 def available() -> list[str]:
@@ -41,7 +41,7 @@ def available() -> list[str]:
 
 def _load_optional():
     """Editors with heavier imports register themselves on first use."""
-    from . import serac  # noqa: F401
+    from . import mend, serac  # noqa: F401
     from .locate import memit, rome  # noqa: F401
     from .memory import grace, ike, wise  # noqa: F401
 

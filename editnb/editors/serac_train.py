@@ -11,7 +11,6 @@ Two recipes:
 """
 from __future__ import annotations
 
-import hashlib
 import random
 from pathlib import Path
 
@@ -215,18 +214,11 @@ def _load_state(cf, classifier, state):
     classifier.load_state_dict(state["classifier"])
 
 
-def _data_digest() -> str:
-    from ..data.embedded import split_path
-
-    h = hashlib.sha256()
-    for split in ("train", "dev"):
-        h.update(split_path(split).read_bytes())
-    return h.hexdigest()[:10]
-
-
 def cache_path(base, hp: SeracHParams) -> Path:
     """Trained weights are cached under a name encoding the model, every hyperparameter and the data."""
-    return cache_dir() / "serac" / f"{model_name(base)}-{hp.key()}-{_data_digest()}.pt"
+    from ..data.embedded import digest
+
+    return cache_dir() / "serac" / f"{model_name(base)}-{hp.key()}-{digest(('train', 'dev'))}.pt"
 
 
 def load_or_train(base, tokenizer, hp: SeracHParams, *, train=None, dev=None, classifier=None):

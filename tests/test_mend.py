@@ -14,7 +14,7 @@ from editnb.editors.mend_train import cache_path, load_or_train, train_mend
 from editnb.evaluate import evaluate, pre_edit
 from editnb.models import tiny_model
 
-from .test_each import CONFIG, assert_same_rows, one_at_a_time
+from .test_each import CONFIG, assert_same_rows, one_at_a_time, tagged_orders
 from .test_editors import assert_bit_identical, snapshot
 
 HP = dict(steps=6, eval_every=3, batch_size=4, n_norm=8, rank=16)
@@ -22,7 +22,7 @@ HP = dict(steps=6, eval_every=3, batch_size=4, n_norm=8, rank=16)
 
 @pytest.fixture(scope="module")
 def data():
-    return load_embedded("train", n=24), load_embedded("dev", n=6), load_embedded("test", n=4)
+    return load_embedded("train", n=24), load_embedded("dev", n=6), load_embedded("test", n=5)
 
 
 def trained(arch, data, **hp):
@@ -131,3 +131,25 @@ def test_the_trained_network_is_cached(data, tmp_path, monkeypatch):
         assert torch.equal(v, second.state_dict()[k]), k
     assert second.history == first.history
     assert isinstance(get_editor("MEND"), MEND)
+
+
+def test_streams_equal_sequential_edits(data):
+    """Two orders of three edits side by side, continued across two calls, against each order
+    applied with sequential=True: the same update per stream (ΔW from the stream's factors)."""
+    model, tok, editor, _, _ = trained("llama", data)
+    saved = snapshot(model)
+    names = edited_modules(model, editor.hparams.n_layers)
+    orders = tagged_orders(data[2])
+    expected = []
+    for order in orders:
+        with editor.apply(model, tok, order, sequential=True):
+            expected.append([dict(model.named_parameters())[n + ".weight"] - saved[n + ".weight"] for n in names])
+    edited = editor.apply_streams(model, tok, [order[:1] for order in orders])
+    edited = editor.apply_streams(edited, tok, [order[1:] for order in orders])
+    assert edited.slots == orders
+    for k, changes in enumerate(expected):
+        for hook, change in zip(edited.hooks, changes):
+            u, d = hook.factors[k]
+            assert len(u) > 0 and ((d.T @ u) - change).norm() < 1e-4 * change.norm()
+    edited.restore()
+    assert_bit_identical(model, saved)

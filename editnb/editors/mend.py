@@ -58,14 +58,14 @@ class MENDHParams(HyperParams):
     n_layers: int = 3
     rank: int = 128
     edit_lr: float = 1e-4
-    steps: int = 1000
+    steps: int = 300
     batch_size: int = 8
     lr: float = 1e-4
     lr_lr: float = 1e-4
     c_edit: float = 0.1
     c_loc: float = 1.0
     grad_clip: float = 100.0
-    eval_every: int = 100
+    eval_every: int = 50
     patience: int = 3
     n_norm: int = 64
     n_train: int | None = None
@@ -181,6 +181,8 @@ class LowRankRows:
         change = torch.zeros_like(output)
         for k in dict.fromkeys(ids):
             rows = [i for i, e in enumerate(ids) if e == k]
+            if not len(self.factors[k][0]):
+                continue  # a stream with no edit yet
             u, d = (f.to(device=x.device, dtype=x.dtype) for f in self.factors[k])
             change[rows] = (x[rows] @ u.T) @ d
         return output + change
@@ -240,22 +242,51 @@ class MEND(Editor):
     def apply_each(self, model, tokenizer, requests, *, batch_size: int = 16) -> EditedModel:
         """Every request as its own single edit (see ``Editor.apply_each``): the factors of each
         edit's update, added per row through a hook; the weights stay as they are."""
+        return self.apply_streams(model, tokenizer, [[r] for r in requests], batch_size=batch_size)
+
+    def apply_streams(self, model, tokenizer, streams, *, batch_size: int = 16) -> EditedModel:
+        """K sequences of edits side by side (see ``Editor.apply_streams``).  Stream k's update is
+        the sum of its edits' rank-one terms, so its factors are their concatenation; its next
+        edit's gradient is taken with the stream's edits in place (its rows see them), as a
+        sequential ``apply`` takes it on the edited weights."""
         base, prior = unwrap(model)
-        if prior is not None:
-            raise ValueError("apply_each edits the unedited model; restore the EditedModel first")
-        requests = list(requests)
-        net = self.network(base, tokenizer)
+        streams = [list(s) for s in streams]
         names = edited_modules(base, self.hparams.n_layers)
-        factors = []
-        for i in range(0, len(requests), batch_size):
-            factors += self.edit_factors(base, tokenizer, requests[i:i + batch_size], net)
-        row_edits = RowEdits()
-        hooks = [LowRankRows(base.get_submodule(name), row_edits, [f[mode] for f in factors]) for mode, name in enumerate(names)]
+        if prior is not None:
+            if not prior.each or type(prior.editor) is not type(self) or len(prior.slots) != len(streams):
+                raise ValueError(f"continue streams on this editor's apply_streams result with as many streams "
+                                 f"({len(prior.slots) if prior.each else 'none'}), or restore the model first")
+            edited, hooks = prior, prior.hooks
+        else:
+            row_edits = RowEdits()
+            empty = [self._no_factors(base.get_submodule(name)) for name in names]
+            hooks = [LowRankRows(base.get_submodule(name), row_edits, [empty[mode]] * len(streams)) for mode, name in enumerate(names)]
 
-        def remove():
-            for h in hooks:
-                h.remove()
+            def remove():
+                for h in hooks:
+                    h.remove()
 
-        edited = EditedModel(base, base, self, remove, requests, row_edits=row_edits)
-        edited.factors = factors
+            edited = EditedModel(base, base, self, remove, [], row_edits=row_edits, slots=[[] for _ in streams])
+            edited.hooks = hooks
+        net = self.network(base, tokenizer)
+        for t in range(max((len(s) for s in streams), default=0)):
+            active = [k for k, s in enumerate(streams) if t < len(s)]
+            for i in range(0, len(active), batch_size):
+                chunk = active[i:i + batch_size]
+                with edited.row_edits(chunk, len(streams)):
+                    found = self.edit_factors(base, tokenizer, [streams[k][t] for k in chunk], net)
+                for k, factors in zip(chunk, found):
+                    for hook, (u, d) in zip(hooks, factors):
+                        old_u, old_d = hook.factors[k]
+                        hook.factors[k] = (torch.cat([old_u, u.to(old_u)]), torch.cat([old_d, d.to(old_d)]))
+                    edited.slots[k].append(streams[k][t])
+        edited.requests = [r for slot in edited.slots for r in slot]
         return edited
+
+    @staticmethod
+    def _no_factors(module) -> tuple[torch.Tensor, torch.Tensor]:
+        """The factors of no update: ũ of shape (0, d_in) and δ̃ of shape (0, d_out)."""
+        weight = module.weight
+        d_out, d_in = weight.shape if isinstance(module, nn.Linear) else weight.shape[::-1]
+        device = weight.device if weight.device.type != "meta" else torch.device("cpu")
+        return torch.zeros(0, d_in, device=device), torch.zeros(0, d_out, device=device)

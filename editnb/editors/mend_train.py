@@ -207,3 +207,13 @@ def load_or_train(model, tokenizer, hp: MENDHParams, *, train=None, dev=None) ->
     if train is None:
         save_atomic({"state": net.state_dict(), "history": history, "hparams": hp.to_dict()}, path)
     return net
+
+
+def format_history(history: list[dict]) -> str:
+    """The dev-split evaluations of a training run, one line each (step 0: the untrained network)."""
+    lines = [f"{'step':>5} {'dev loss':>9} {'edit NLL':>9} {'edit token acc.':>16} {'locality KL':>12}"]
+    for h in history:
+        if "dev_loss" in h:
+            lines.append(f"{h['step']:5d} {h['dev_loss']:9.3f} {h['dev_edit_nll']:9.3f} {h['dev_edit_acc']:16.3f} "
+                         f"{h.get('dev_loc_kl', float('nan')):12.4f}")
+    return "\n".join(lines)

@@ -252,6 +252,7 @@ class MEND(Editor):
         base, prior = unwrap(model)
         streams = [list(s) for s in streams]
         names = edited_modules(base, self.hparams.n_layers)
+        net = self.network(base, tokenizer)  # before any hook: a first call trains it on the unedited model
         if prior is not None:
             if not prior.each or type(prior.editor) is not type(self) or len(prior.slots) != len(streams):
                 raise ValueError(f"continue streams on this editor's apply_streams result with as many streams "
@@ -268,7 +269,6 @@ class MEND(Editor):
 
             edited = EditedModel(base, base, self, remove, [], row_edits=row_edits, slots=[[] for _ in streams])
             edited.hooks = hooks
-        net = self.network(base, tokenizer)
         for t in range(max((len(s) for s in streams), default=0)):
             active = [k for k, s in enumerate(streams) if t < len(s)]
             for i in range(0, len(active), batch_size):

@@ -69,7 +69,25 @@ def main():
     parser.add_argument("--editors", nargs="+", default=None, help="default: every registered editor")
     parser.add_argument("--n", type=int, default=None, help="requests (default: all of the test split)")
     parser.add_argument("--out", default="results/paper_table.md")
+    parser.add_argument("--merge", nargs="+", default=None, metavar="ROWS_JSON",
+                        help="write the report from the rows files of earlier runs (each with its `seconds`), running nothing")
     args = parser.parse_args()
+    if args.merge:
+        # a rows file is {"rows", "seconds"}, or a bare list of rows (then the times come from its run's
+        # printed "EDITOR: N min" lines, in a file of the same name ending in .log, where there is one)
+        rows, seconds = [], {}
+        for path in args.merge:
+            saved = results.read_json(path)
+            if isinstance(saved, list):
+                log = os.path.splitext(path)[0] + ".log"
+                lines = open(log).read().splitlines() if os.path.isfile(log) else []
+                saved = {"rows": saved, "seconds": {l.split(":")[0]: 60 * float(l.split(":")[1].split()[0])
+                                                     for l in lines if l.count(":") == 1 and " min," in l}}
+            rows += saved["rows"]
+            seconds.update(saved["seconds"])
+        n = len({r["id"] for r in rows})
+        write_report(args.out, rows, seconds, range(n))
+        return
     os.environ.setdefault("EDITNB_PROGRESS", "0")
     nb.quiet_libraries()
     cfg = nb.setup(seed=0, mode="paper")
@@ -86,7 +104,7 @@ def main():
         editor = experiments.make_editor(name, cfg.mode)
         rows += experiments.edit_and_evaluate(editor, model, tok, requests, pre=pre, config=config, store=store)
         seconds[name] = time.perf_counter() - start
-        results.write_json(cfg.result("paper_table_rows.json"), rows)
+        results.write_json(cfg.result("paper_table_rows.json"), {"rows": rows, "seconds": seconds})
         write_report(cfg.result(os.path.basename(args.out)) if args.out.startswith("results/") else args.out, rows, seconds, requests)
         ok = [r["rewrite_prefix"] for r in rows if r["editor"] == name and r["protocol"] == "autoregressive"]
         print(f"{name}: {seconds[name] / 60:.1f} min, gen. rewrite prefix {estimate(ok)}", flush=True)

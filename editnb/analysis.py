@@ -182,3 +182,18 @@ def format_sequential(bands: dict) -> str:
             value = f"{mean_:.3f}" if mean_ is not None else "-"
             lines.append(f"{editor:>8} {metric:>12} {n_edits:>6} {value:>6}  {spread:>20} {cell['n'][i]:>4}")
     return "\n".join(lines)
+
+
+def locality_findings(estimates: dict, bands: dict) -> str:
+    """What notebook 04 found, as sentences printed from its tables: each editor's locality by
+    teacher-forced and by generated-token agreement, and where sequential editing took each
+    editor's rewrite success (means over orderings; notebook 04 prints the intervals)."""
+    tf, gen = "teacher-forced agreement", "generated-token agreement"
+    lines = [f"{editor}: locality {v[tf]} teacher-forced, {v[gen]} by generated tokens (n={v[gen].n} edits)"
+             for (editor,), v in estimates.items() if editor != "unedited"]
+    for (editor, metric), cell in bands.items():
+        if metric == "rewrite_acc" and len(cell["n_edits"]) > 1 and None not in (cell["mean"][0], cell["mean"][-1]):
+            lines.append(f"sequential {editor}: generated rewrite success {cell['mean'][0]:.3f} after {cell['n_edits'][0]} edit(s), "
+                         f"{cell['mean'][-1]:.3f} after {cell['n_edits'][-1]} (n={cell['n'][-1]} rows, "
+                         f"{cell['orderings'][-1]} orderings)")
+    return "\n".join(lines)

@@ -28,7 +28,7 @@ BUDGETS = {
     **{name: {"ci": _LOCATE_CI, "paper": {}} for name in ("ROME", "MEMIT", "AlphaEdit")},
     "WISE": {"ci": {"steps": 20}, "paper": {}},
     # MEND's editor network: a short training in CI mode (the mechanics, not the numbers)
-    "MEND": {"ci": {"steps": 40, "eval_every": 20}, "paper": {}},
+    "MEND": {"ci": {"steps": 20, "eval_every": 10}, "paper": {}},
     "GRACE": {"ci": {"steps": 20}, "paper": {}},
     # CI mode retrieves IKE's demonstrations from the dev split's few hundred (embedding the
     # train split's is the slow part of a cold CI run); paper mode from the train split

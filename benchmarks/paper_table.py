@@ -104,8 +104,9 @@ def main():
         editor = experiments.make_editor(name, cfg.mode)
         rows += experiments.edit_and_evaluate(editor, model, tok, requests, pre=pre, config=config, store=store)
         seconds[name] = time.perf_counter() - start
-        results.write_json(cfg.result("paper_table_rows.json"), {"rows": rows, "seconds": seconds})
-        write_report(cfg.result(os.path.basename(args.out)) if args.out.startswith("results/") else args.out, rows, seconds, requests)
+        out = cfg.result(os.path.basename(args.out)) if args.out.startswith("results/") else args.out
+        results.write_json(os.path.splitext(out)[0] + ".json", {"rows": rows, "seconds": seconds})  # for --merge
+        write_report(out, rows, seconds, requests)
         ok = [r["rewrite_prefix"] for r in rows if r["editor"] == name and r["protocol"] == "autoregressive"]
         print(f"{name}: {seconds[name] / 60:.1f} min, gen. rewrite prefix {estimate(ok)}", flush=True)
 

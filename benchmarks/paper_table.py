@@ -15,7 +15,7 @@ import os
 import subprocess
 import time
 
-from editnb import analysis, decomposition, experiments, models, nb, results
+from editnb import analysis, decomposition, experiments, models, nb, plotting, results
 from editnb.data.embedded import load_embedded
 from editnb.intervals import estimate
 
@@ -42,7 +42,7 @@ def mirage_section(gaps) -> str:
     return "\n".join(lines)
 
 
-def write_report(path, rows, seconds: dict, requests) -> None:
+def write_report(path, rows, seconds: dict, requests, note: str = "") -> None:
     gaps = decomposition.paired_gaps(rows)
     table = decomposition.verdict_table(rows)
     others = ("locality", "portability", "fluency")
@@ -53,7 +53,8 @@ def write_report(path, rows, seconds: dict, requests) -> None:
         f"Written by `benchmarks/paper_table.py` at commit {commit}: notebook 03's first section alone, each request "
         "edited alone (32 side by side where the editor can), paper-mode budgets, greedy generation of 16 new tokens. "
         "Means over requests with 95% intervals (Wilson for proportions, bootstrap otherwise); paired bootstrap "
-        f"differences with the exact sign test. Wall time per editor on 2 CPU cores, including training and statistics: {times}.",
+        f"differences with the exact sign test. Wall time per editor on 2 CPU cores, including training and statistics: {times}."
+        + (f" {note}" if note else ""),
         "## Verdicts", decomposition.format_verdict_table(table, markdown=True),
         "## Teacher-forced token accuracy against generation (paired)", "```\n" + decomposition.format_paired(gaps) + "\n```",
         "## Against the Mirage paper (rewrite)", mirage_section(gaps),
@@ -64,6 +65,21 @@ def write_report(path, rows, seconds: dict, requests) -> None:
     results.write_text(path, text + "\n")
 
 
+def write_summary(cfg, rows, n: int, note: str) -> None:
+    """results/summary.md and the main figure from ``rows``, by the functions notebook 03 calls."""
+    others = ("locality", "locality_ns", "portability", "portability_delta", "fluency")
+    other_table = analysis.format_estimates(analysis.estimate_table(rows, others, ("editor", "protocol")), others, ("editor", "protocol"))
+    lifelong_file = cfg.result("02_serac_test.json")
+    text = decomposition.summary_markdown(
+        rows, decomposition.paired_gaps(rows), decomposition.decomposition(rows, "rewrite"), other_table=other_table,
+        lifelong=results.read_json(lifelong_file) if lifelong_file.is_file() else None,
+        title=f"editnb summary (paper mode, {n} held-out edits)")
+    results.write_text(cfg.result("summary.md"), text.replace("\n", f"\n\n{note}\n", 1) if note else text)
+    table = decomposition.verdict_table(rows)
+    plotting.plot_verdict_dots([t for t in table if t["verdict"] != "contains"], ("rewrite", "rephrase"),
+                               title=f"Edit success: teacher forcing versus generation (n={n} edits)", save=cfg.figure("03_tf_vs_ar"))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--editors", nargs="+", default=None, help="default: every registered editor")
@@ -71,6 +87,9 @@ def main():
     parser.add_argument("--out", default="results/paper_table.md")
     parser.add_argument("--merge", nargs="+", default=None, metavar="ROWS_JSON",
                         help="write the report from the rows files of earlier runs (each with its `seconds`), running nothing")
+    parser.add_argument("--note", default="", help="a sentence for the report's header (e.g. where merged rows come from)")
+    parser.add_argument("--summary", action="store_true",
+                        help="with --merge: also write results/summary.md and figures/03_tf_vs_ar as notebook 03 writes them in paper mode")
     args = parser.parse_args()
     if args.merge:
         # a rows file is {"rows", "seconds"}, or a bare list of rows (then the times come from its run's
@@ -86,7 +105,9 @@ def main():
             rows += saved["rows"]
             seconds.update(saved["seconds"])
         n = len({r["id"] for r in rows})
-        write_report(args.out, rows, seconds, range(n))
+        write_report(args.out, rows, seconds, range(n), args.note)
+        if args.summary:
+            write_summary(nb.setup(seed=0, mode="paper"), rows, n, args.note)
         return
     os.environ.setdefault("EDITNB_PROGRESS", "0")
     nb.quiet_libraries()

@@ -308,3 +308,38 @@ def plot_average_effects(effects: dict, positions, *, n: int, save=None):
     fig.suptitle(f"Average indirect effect over n={n} facts the model knows (grey: no token in that group)", fontsize=9)
     save_figure(fig, save)
     return fig
+
+
+# Teacher-forced verdicts hollow, generation verdicts filled (notebook 03's main figure).
+VERDICT_MARKERS = {"token accuracy": ("o", "TF token accuracy"), "all tokens": ("s", "TF all tokens"),
+                   "prefix": ("^", "generation, prefix"), "exact": ("v", "generation, exact")}
+
+
+def plot_verdict_dots(table: list[dict], roles=("rewrite", "rephrase"), *, title: str = "", save=None):
+    """A verdict table (:func:`editnb.decomposition.verdict_table`) as one row per editor and one
+    panel per role: each verdict's mean with its 95% interval, readable for a dozen editors
+    (a zero is a marker at 0, never an invisible bar)."""
+    editors = list(dict.fromkeys(t["editor"] for t in table))
+    fig, axes = plt.subplots(1, len(roles), figsize=(4.4 * len(roles), 0.42 * len(editors) + 1.6), sharey=True, squeeze=False)
+    offsets = np.linspace(-0.27, 0.27, len(VERDICT_MARKERS))
+    for ax, role in zip(axes[0], roles):
+        for (verdict, (marker, name)), dy, color in zip(VERDICT_MARKERS.items(), offsets, plt.cm.tab10.colors):
+            cells = [(i, t[role]) for i, e in enumerate(editors) for t in table
+                     if t["editor"] == e and t["verdict"] == verdict and t[role].mean is not None]
+            if not cells:
+                continue
+            ax.errorbar([c.mean for _, c in cells], [i + dy for i, _ in cells], fmt=marker, ms=5, capsize=2, color=color,
+                        xerr=[[c.mean - c.lo for _, c in cells], [c.hi - c.mean for _, c in cells]], label=name,
+                        mfc="none" if verdict in ("token accuracy", "all tokens") else color)
+        ax.set_yticks(range(len(editors)), editors)
+        ax.set_xlim(-0.03, 1.03)
+        ax.set_xlabel(f"{role}: share of edits")
+        ax.set_title(role)
+    axes[0][0].invert_yaxis()
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=len(labels), frameon=False, bbox_to_anchor=(0.5, -0.06))
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    save_figure(fig, save)
+    return fig

@@ -84,6 +84,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--editors", nargs="+", default=None, help="default: every registered editor")
     parser.add_argument("--n", type=int, default=None, help="requests (default: all of the test split)")
+    parser.add_argument("--part", default=None, metavar="K/M",
+                        help="only every M-th request from the K-th (0-based): M processes fill the shared store side by side")
     parser.add_argument("--out", default="results/paper_table.md")
     parser.add_argument("--merge", nargs="+", default=None, metavar="ROWS_JSON",
                         help="write the report from the rows files of earlier runs (each with its `seconds`), running nothing")
@@ -114,6 +116,9 @@ def main():
     cfg = nb.setup(seed=0, mode="paper")
     model, tok = models.load_model()
     requests = experiments.evenly_spaced(load_embedded("test"), args.n)
+    if args.part:
+        k, m = (int(x) for x in args.part.split("/"))
+        requests = requests[k::m]
     config = experiments.eval_config(cfg.mode)
     store = results.ResultStore(cfg.result("edits"))
     start = time.perf_counter()

@@ -106,6 +106,8 @@ def main():
                                                      for l in lines if l.count(":") == 1 and " min," in l}}
             rows += saved["rows"]
             seconds.update(saved["seconds"])
+        order = {name: i for i, name in enumerate(experiments.editor_names("paper"))}
+        rows.sort(key=lambda r: order.get(r["editor"], len(order)))  # stable: each editor's rows keep their order
         n = len({r["id"] for r in rows})
         write_report(args.out, rows, seconds, range(n), args.note)
         if args.summary:

@@ -30,15 +30,21 @@ MIRAGE = {
 
 
 def mirage_section(gaps) -> str:
-    lines = ["| editor | Mirage ZsRE / CounterFact / QAEdit (TF → gen.) | editnb TF token acc. → gen. prefix | paired difference | direction reproduced |",
-             "|---|---|---|---|---|"]
+    """Mirage's rewrite numbers beside ours: whether generation is lower here too (the direction),
+    and whether our paired difference reaches the size of their drops (its interval meets the
+    range of their three datasets' drops)."""
+    lines = ["| editor | Mirage ZsRE / CounterFact / QAEdit (TF → gen.) | Mirage's drops | editnb TF token acc. → gen. prefix | "
+             "paired difference | lower under generation | drop of Mirage's size |", "|---|---|---|---|---|---|---|"]
     for t in gaps:
         if t["role"] != "rewrite" or t["verdict"] != "prefix" or t["editor"] not in MIRAGE:
             continue
         d = t["difference"]
         theirs = " / ".join(f"{a:.3f} → {b:.3f}" for a, b in MIRAGE[t["editor"]].values())
-        verdict = "yes" if d.significant and d.diff < 0 else ("no (higher under generation)" if d.significant else "not at this n")
-        lines.append(f"| {t['editor']} | {theirs} | {t['teacher_forced']} → {t['generation']} | {d} (n={d.n}) | {verdict} |")
+        drops = [b - a for a, b in MIRAGE[t["editor"]].values()]
+        lower = "yes" if d.significant and d.diff < 0 else ("no (higher)" if d.significant else "not at this n")
+        size = "yes" if d.lo <= max(drops) and d.hi >= min(drops) else "no"
+        lines.append(f"| {t['editor']} | {theirs} | {min(drops):+.3f} to {max(drops):+.3f} | {t['teacher_forced']} → "
+                     f"{t['generation']} | {d} (n={d.n}) | {lower} | {size} |")
     return "\n".join(lines)
 
 

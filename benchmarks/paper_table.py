@@ -48,6 +48,20 @@ def mirage_section(gaps) -> str:
     return "\n".join(lines)
 
 
+def compact_table(rows) -> str:
+    """One row per editor: the numbers the README shows (means with 95% intervals, n)."""
+    cells = {(t["editor"], t["verdict"]): t for t in decomposition.verdict_table(rows)}
+    loc = analysis.estimate_table([r for r in rows if r["protocol"] == "autoregressive"], ("locality",), ("editor",))
+    head = ["editor", "rewrite, TF token acc.", "rewrite, gen. prefix", "rewrite, gen. exact", "rephrase, TF token acc.",
+            "rephrase, gen. prefix", "locality, gen. tokens", "n"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for editor in decomposition.editors_of(rows):
+        values = [cells[(editor, "token accuracy")]["rewrite"], cells[(editor, "prefix")]["rewrite"], cells[(editor, "exact")]["rewrite"],
+                  cells[(editor, "token accuracy")]["rephrase"], cells[(editor, "prefix")]["rephrase"], loc[(editor,)]["locality"]]
+        lines.append(f"| {editor} | " + " | ".join(format(v) for v in values) + f" | {values[0].n} |")
+    return "\n".join(lines)
+
+
 def write_report(path, rows, seconds: dict, requests, note: str = "") -> None:
     gaps = decomposition.paired_gaps(rows)
     table = decomposition.verdict_table(rows)
@@ -61,6 +75,7 @@ def write_report(path, rows, seconds: dict, requests, note: str = "") -> None:
         "Means over requests with 95% intervals (Wilson for proportions, bootstrap otherwise); paired bootstrap "
         f"differences with the exact sign test. Wall time per editor on 2 CPU cores, including training and statistics: {times}."
         + (f" {note}" if note else ""),
+        "## In brief", compact_table(rows),
         "## Verdicts", decomposition.format_verdict_table(table, markdown=True),
         "## Teacher-forced token accuracy against generation (paired)", "```\n" + decomposition.format_paired(gaps) + "\n```",
         "## Against the Mirage paper (rewrite)", mirage_section(gaps),

@@ -197,3 +197,25 @@ def locality_findings(estimates: dict, bands: dict) -> str:
                          f"{cell['mean'][-1]:.3f} after {cell['n_edits'][-1]} (n={cell['n'][-1]} rows, "
                          f"{cell['orderings'][-1]} orderings)")
     return "\n".join(lines)
+
+
+def format_label_mask(tokenizer, ids, labels, last: int | None = None) -> str:
+    """The last ``last`` tokens of a training example, each with whether the loss counts it
+    (a label of -100 does not): how the label mask reads, token by token."""
+    pairs = list(zip(ids, labels))[-last:] if last else list(zip(ids, labels))
+    tokens = [repr(tokenizer.decode([i])) for i, _ in pairs]
+    marks = ["counted" if label != -100 else "-" for _, label in pairs]
+    width = [max(len(t), len(m)) for t, m in zip(tokens, marks)]
+    return "\n".join(["token:  " + " ".join(t.rjust(w) for t, w in zip(tokens, width)),
+                      "label:  " + " ".join(m.rjust(w) for m, w in zip(marks, width))])
+
+
+def ended_answers(rows, role: str = "rephrase", k: int = 3) -> list[str]:
+    """Up to ``k`` generated answers (generation rows) that pass the prefix verdict but fail the
+    exact one: the right answer, followed by more text."""
+    out = []
+    for row in rows:
+        for probe in row["probes"]:
+            if probe["role"] == role and probe.get("prefix") and not probe.get("exact") and len(out) < k:
+                out.append(f"{probe['prompt']!r} -> {probe['text']!r}")
+    return out

@@ -175,6 +175,27 @@ def edit_and_evaluate(editor, model, tokenizer, requests, *, pre, config, store:
             for r in requests for c, out in zip(configs, saved[r.id]) for row in out]
 
 
+# SERAC before and after issue 16 (notebook 03's context section): the original objective (the
+# target tokens only) routing on the whole input, against the default (the answer ends with
+# EOS; routing on the question read out of a QA or chat frame).
+SERAC_VERSIONS = {"SERAC before": dict(end="none", unframe=False), "SERAC after": {}}
+
+
+def context_rows(editors: dict, model, tokenizer, requests, mode: str, store: ResultStore | None = None) -> list[dict]:
+    """Generation rows of each editor (``{label: editor}``) on ``requests`` asked in every context
+    of :data:`editnb.evaluate.CONTEXTS` (plain prompt, QA instruction, chat template): each edit is
+    made once and evaluated in all three.  Rows carry ``editor`` (the label) and ``context``."""
+    from .evaluate import CONTEXTS
+
+    configs = [eval_config(mode, context=context) for context in CONTEXTS]
+    pres = [pre_edit(model, tokenizer, requests, c, store) for c in configs]
+    rows = []
+    for label, editor in editors.items():
+        out = edit_and_evaluate(editor, model, tokenizer, requests, pre=pres, config=configs, store=store)
+        rows += [dict(r, editor=label) for r in out if r["protocol"] == "autoregressive"]
+    return rows
+
+
 def evenly_spaced(items: list, k: int | None) -> list:
     """At most ``k`` items spread evenly over ``items``, the first and the last included."""
     if k is None or len(items) <= k:

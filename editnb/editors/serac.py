@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 from dataclasses import dataclass
 
 import torch
@@ -9,6 +10,7 @@ from transformers import StoppingCriteriaList
 from transformers.modeling_outputs import CausalLMOutputWithPast
 
 from ..decoding import greedy_continue
+from ..framing import Frames
 from ..tokenization import encode, left_pad, pad_id
 from . import register
 from .base import EditedModel, Editor, RowEdits, unwrap, unwrap_adding
@@ -17,6 +19,7 @@ from .memory.prefix import after_context, logits_after, unpadded
 from .scope import EditMemory, ScopeClassifier, edit_text
 
 CF_PREFIX = "New fact: {edit}.\n"
+ENDS = ("eos", "none")
 
 
 @dataclass(frozen=True)
@@ -31,7 +34,13 @@ class SeracHParams(HyperParams):
     steps, batch_size, lr, cls_lr: joint training with one Adam optimizer (two learning rates);
     c_edit, c_cls: weights of the edit NLL and the classifier loss;
     soft_mixture: train the classifier only through p = (1 - s) p_base + s p_cf (EasyEdit's variant);
-    eval_every, patience: early stopping on the dev split; n_train: train requests used (None: all).
+    eval_every, patience: early stopping on the dev split; n_train: train requests used (None: all);
+    end: what the counterfactual model learns to say after the answer: "eos" (the tokenizer's
+    end-of-sequence token, so that its answer ends) or "none" (the target tokens only, the
+    original objective: the answer never ends and often repeats itself);
+    unframe: route on the question read out of a QA or chat frame (:mod:`editnb.framing`), and
+    give the counterfactual model the edit and that question in its own format; False routes
+    on the whole input, wrapper included (the original behaviour).
     """
 
     threshold: float = 0.5
@@ -50,6 +59,19 @@ class SeracHParams(HyperParams):
     patience: int = 3
     n_train: int | None = None
     seed: int = 0
+    end: str = "eos"
+    unframe: bool = True
+
+    # read at inference only: changing them needs no retraining
+    INFERENCE = ("threshold", "unframe")
+
+    def __post_init__(self):
+        if self.end not in ENDS:
+            raise ValueError(f"SeracHParams.end must be one of {ENDS}, got {self.end!r}")
+
+    def training_key(self) -> str:
+        """A short hash of the hyperparameters that decide the trained weights."""
+        return HyperParams.key(dataclasses.replace(self, **{k: getattr(SeracHParams, k) for k in self.INFERENCE}))
 
 
 def truncated_copy(model, n_layers: int | None):
@@ -106,15 +128,19 @@ class SeracModel(torch.nn.Module):
     Behaves as a causal LM for ``editnb.evaluate``: ``forward`` (teacher forcing) and
     ``generate`` are batched, with routing decided per row from the row's *prompt*: under
     teacher forcing the tokens labelled as target are left out of the classifier's input.
+    A prompt asked inside a QA instruction or a chat template is routed on the question alone,
+    and the counterfactual model reads the edit and that question as it was trained to
+    (:meth:`question_ids`); the base model always reads exactly what it was given.
     """
 
     routes_on_labels = True  # forward_logits passes the labels: routing reads the prompt only
 
     def __init__(self, base, cf, classifier: ScopeClassifier, tokenizer, threshold: float = 0.5, row_edits: RowEdits | None = None,
-                 outputs: "Continuations | None" = None, oracle: bool = False):
+                 outputs: "Continuations | None" = None, oracle: bool = False, unframe: bool = True):
         super().__init__()
         self.base, self.cf, self.classifier = base, cf, classifier
         self.tokenizer, self.threshold, self.oracle = tokenizer, threshold, oracle
+        self.frames = Frames(tokenizer) if unframe else None  # None: route on the whole input
         self.row_edits = row_edits  # apply_each: each row is routed against its own edit only
         self.outputs = outputs  # continuations already decoded, shared by the editor's models
         self.memory = EditMemory(classifier)
@@ -124,6 +150,23 @@ class SeracModel(torch.nn.Module):
     @property
     def device(self):
         return self.base.device
+
+    def question(self, ids: list[int]) -> str:
+        """The text routing reads: the question inside a QA or chat frame, else the whole input."""
+        if self.frames is None:
+            return self.tokenizer.decode(ids, skip_special_tokens=True)
+        return self.frames.question(ids)
+
+    def question_ids(self, ids: list[int]) -> list[int]:
+        """The input as the counterfactual model reads it after the edit: a framed question as a
+        plain prompt (its own training format), a plain input unchanged."""
+        if self.frames is None:
+            return ids
+        context, question = self.frames.split(ids)
+        return ids if context == "plain" else encode(self.tokenizer, question)
+
+    def _cf_seq(self, route: int, ids: list[int], rest: list[int] = ()) -> list[int]:
+        return cf_inputs(self.tokenizer, self.memory.requests[route], self.question_ids(ids) + list(rest))
 
     def route(self, texts: list[str]) -> list[int | None]:
         """Index of the edit each text falls in scope of, or None for the base model (with
@@ -140,14 +183,14 @@ class SeracModel(torch.nn.Module):
 
     def forward(self, input_ids, attention_mask=None, position_ids=None, labels=None, logits_to_keep: int = 0, **kwargs):
         rows = unpadded(input_ids, attention_mask)
-        prompts = []
+        cuts = []
         for r, row in enumerate(rows):
             cut = len(row)
             if labels is not None:
                 counted = (labels[r, -len(row):] != -100).nonzero()
                 cut = int(counted[0]) if len(counted) else len(row)
-            prompts.append(self.tokenizer.decode(row[:cut], skip_special_tokens=True))
-        routes = self.route(prompts)
+            cuts.append(cut)
+        routes = self.route([self.question(row[:cut]) for row, cut in zip(rows, cuts)])
         base_rows = [r for r, e in enumerate(routes) if e is None]
         cf_rows = [r for r, e in enumerate(routes) if e is not None]
         # logits of the last `width` positions (all of them without logits_to_keep); rows end together
@@ -163,8 +206,10 @@ class SeracModel(torch.nn.Module):
             logits = out.new_zeros((len(rows), width, out.shape[-1]))
             logits[base_rows] = out
         if cf_rows:
-            seqs = [cf_inputs(self.tokenizer, self.memory.requests[routes[r]], rows[r]) for r in cf_rows]
-            out = logits_after(self.cf, self.tokenizer, seqs, [len(rows[r]) for r in cf_rows], width)
+            seqs = [self._cf_seq(routes[r], rows[r][:cuts[r]], rows[r][cuts[r]:]) for r in cf_rows]
+            # a framed prompt is read as its question: the row's own positions past it line up from the right
+            lengths = [min(len(rows[r]), len(self.question_ids(rows[r][:cuts[r]])) + len(rows[r]) - cuts[r]) for r in cf_rows]
+            out = logits_after(self.cf, self.tokenizer, seqs, lengths, width)
             if logits is None:
                 logits = out.new_zeros((len(rows), width, out.shape[-1]))
             logits[cf_rows] = out
@@ -173,7 +218,7 @@ class SeracModel(torch.nn.Module):
     @torch.no_grad()
     def generate(self, input_ids, attention_mask=None, stopping_criteria=None, **kwargs):
         rows = unpadded(input_ids, attention_mask)
-        routes = self.route([self.tokenizer.decode(r, skip_special_tokens=True) for r in rows])
+        routes = self.route([self.question(r) for r in rows])
         width, pad = input_ids.shape[1], pad_id(self.tokenizer)
         pieces = {}
         for model, members, seqs in self._groups(rows, routes):
@@ -193,7 +238,7 @@ class SeracModel(torch.nn.Module):
     def answers_unedited(self, inputs: list[list[int]], edit_ids: list[int | None]) -> list[bool]:
         """For each input (token ids of a prompt, as routed) and the edit its row sees (None: the
         whole memory), whether this model answers it with the base model alone."""
-        texts = [self.tokenizer.decode(ids, skip_special_tokens=True) for ids in inputs]
+        texts = [self.question(ids) for ids in inputs]
         return [route is None for route in self._routes(texts, edit_ids if any(e is not None for e in edit_ids) else None)]
 
     def greedy_continue(self, input_ids, attention_mask, *, stop=None, on_rows=None, **kwargs) -> list[list[int]]:
@@ -202,7 +247,7 @@ class SeracModel(torch.nn.Module):
         Hugging Face one).  Rows carry no state past routing, so ``on_rows`` is not needed.
         A continuation already made for the same input and settings is taken from ``outputs``."""
         rows = unpadded(input_ids, attention_mask)
-        routes = self.route([self.tokenizer.decode(r, skip_special_tokens=True) for r in rows])
+        routes = self.route([self.question(r) for r in rows])
         out: list[list[int] | None] = [None] * len(rows)
         for model, members, seqs in self._groups(rows, routes):
             keys = [self.outputs.key(model, seq, stop, kwargs) if self.outputs is not None else None for seq in seqs]
@@ -226,7 +271,7 @@ class SeracModel(torch.nn.Module):
         if base_rows:
             yield self.base, base_rows, [rows[r] for r in base_rows]
         if cf_rows:
-            yield self.cf, cf_rows, [cf_inputs(self.tokenizer, self.memory.requests[routes[r]], rows[r]) for r in cf_rows]
+            yield self.cf, cf_rows, [self._cf_seq(routes[r], rows[r]) for r in cf_rows]
 
 
 @register
@@ -250,7 +295,7 @@ class SERAC(Editor):
         else:
             cf, classifier = self.trained(base, tokenizer)
             serac = SeracModel(base, cf, classifier, tokenizer, self.hparams.threshold, outputs=self.continuations,
-                               oracle=self.oracle)
+                               oracle=self.oracle, unframe=self.hparams.unframe)
             edited = EditedModel(serac, base, self, serac.memory.clear, [])
         edited.module.memory.add(requests)
         edited.requests += list(requests)
@@ -265,7 +310,7 @@ class SERAC(Editor):
         cf, classifier = self.trained(base, tokenizer)
         row_edits = RowEdits()
         serac = SeracModel(base, cf, classifier, tokenizer, self.hparams.threshold, row_edits=row_edits,
-                           outputs=self.continuations, oracle=self.oracle)
+                           outputs=self.continuations, oracle=self.oracle, unframe=self.hparams.unframe)
         serac.memory.add(requests)
         return EditedModel(serac, base, self, serac.memory.clear, requests, row_edits=row_edits)
 

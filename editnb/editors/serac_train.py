@@ -26,19 +26,33 @@ from .serac import SeracHParams, cf_inputs, decoder_blocks, truncated_copy
 from .suffix import Suffix, supported as suffix_supported
 
 
-def plain_example(tokenizer, query: str, answer: str):
-    """(ids, labels) of query + answer; only the answer counts."""
+def end_ids(tokenizer, end: str) -> list[int]:
+    """The tokens that close an answer under ``SeracHParams.end``: the EOS token, or none."""
+    if end == "none":
+        return []
+    if tokenizer.eos_token_id is None:
+        raise ValueError(f"SeracHParams.end='eos' needs a tokenizer with an EOS token; {tokenizer.name_or_path} has none")
+    return [tokenizer.eos_token_id]
+
+
+def plain_example(tokenizer, query: str, answer: str, end: list[int] = ()):
+    """(ids, labels) of query + answer + ``end``; only the answer and its end count.
+
+    With ``end`` the label mask reaches one token past the answer: the model is taught where
+    its answer stops, not only what it says (without it, nothing teaches it to stop, and a
+    greedy answer runs on: "Athens Athens Athens").
+    """
     pair = encode_prompt_target(tokenizer, query, answer)
-    return pair.ids, pair.labels
+    return pair.ids + list(end), pair.labels + list(end)
 
 
-def cf_example(tokenizer, request, query: str, answer: str | None = None):
+def cf_example(tokenizer, request, query: str, answer: str | None = None, end: list[int] = ()):
     """The same, read by the counterfactual model after the edit (answer: the edit's target by default).
 
     The ids come from :func:`cf_inputs`, as at inference; labels align from the right, so
     the edit prefix (and any BOS it replaced) counts for nothing.
     """
-    ids, labels = plain_example(tokenizer, query, request.target_new if answer is None else answer)
+    ids, labels = plain_example(tokenizer, query, request.target_new if answer is None else answer, end)
     cf_ids = cf_inputs(tokenizer, request, ids)
     return cf_ids, ([-100] * len(cf_ids) + labels)[-len(cf_ids):]
 
@@ -100,7 +114,8 @@ def classifier_logits(classifier: ScopeClassifier, batch):
 
 
 def supervised_loss(base, cf, classifier, tokenizer, batch, hp: SeracHParams, frozen: FrozenBlocks | None = None):
-    log_probs, labels = target_log_probs(cf, tokenizer, [cf_example(tokenizer, b[0], b[1]) for b in batch], frozen)
+    end = end_ids(tokenizer, hp.end)
+    log_probs, labels = target_log_probs(cf, tokenizer, [cf_example(tokenizer, b[0], b[1], end=end) for b in batch], frozen)
     edit = masked_log_probs(log_probs, labels)
     logits, targets = classifier_logits(classifier, batch)
     cls = balanced_bce_loss(logits, targets)
@@ -121,14 +136,15 @@ def soft_mixture_loss(base, cf, classifier, tokenizer, batch, hp: SeracHParams, 
     n = len(batch)
     s_in = torch.sigmoid(classifier.logits((edits * queries[:n]).sum(-1)))
     s_out = torch.sigmoid(classifier.logits((edits * queries[n:]).sum(-1)))
-    cf_lp, labels = target_log_probs(cf, tokenizer, [cf_example(tokenizer, b[0], b[1]) for b in batch], frozen)
+    end = end_ids(tokenizer, hp.end)
+    cf_lp, labels = target_log_probs(cf, tokenizer, [cf_example(tokenizer, b[0], b[1], end=end) for b in batch], frozen)
     with torch.no_grad():
-        base_lp, _ = target_log_probs(base, tokenizer, [plain_example(tokenizer, b[1], b[0].target_new) for b in batch])
+        base_lp, _ = target_log_probs(base, tokenizer, [plain_example(tokenizer, b[1], b[0].target_new, end) for b in batch])
     edit = masked_log_probs(_mixture(base_lp, cf_lp, s_in), labels)
     loc = [(b[0], b[3].prompt, b[3].target) for b in batch]
-    cf_loc, loc_labels = target_log_probs(cf, tokenizer, [cf_example(tokenizer, r, q, a) for r, q, a in loc], frozen)
+    cf_loc, loc_labels = target_log_probs(cf, tokenizer, [cf_example(tokenizer, r, q, a, end) for r, q, a in loc], frozen)
     with torch.no_grad():
-        base_loc, _ = target_log_probs(base, tokenizer, [plain_example(tokenizer, q, a) for _, q, a in loc])
+        base_loc, _ = target_log_probs(base, tokenizer, [plain_example(tokenizer, q, a, end) for _, q, a in loc])
     predicts_answer = torch.zeros_like(loc_labels, dtype=torch.bool)
     predicts_answer[:, :-1] = loc_labels[:, 1:] != -100  # logits at t predict token t + 1
     kl = kl_loc_loss(base_loc, _mixture(base_loc, cf_loc, s_out), predicts_answer)
@@ -215,10 +231,11 @@ def _load_state(cf, classifier, state):
 
 
 def cache_path(base, hp: SeracHParams) -> Path:
-    """Trained weights are cached under a name encoding the model, every hyperparameter and the data."""
+    """Trained weights are cached under a name encoding the model, every hyperparameter that
+    training reads (the objective's ``end`` included) and the data."""
     from ..data.embedded import digest
 
-    return cache_dir() / "serac" / f"{model_name(base)}-{hp.key()}-{digest(('train', 'dev'))}.pt"
+    return cache_dir() / "serac" / f"{model_name(base)}-{hp.training_key()}-{digest(('train', 'dev'))}.pt"
 
 
 def load_or_train(base, tokenizer, hp: SeracHParams, *, train=None, dev=None, classifier=None):

@@ -3,10 +3,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+from ..framing import CONTEXTS, QA_TEMPLATE, in_context  # noqa: F401 (the evaluator's contexts live upstream of the editors)
 from .verdicts import MATCHES
-
-CONTEXTS = ("plain", "qa", "chat")
-QA_TEMPLATE = "Answer with a short phrase.\nQuestion: {prompt}\nAnswer:"
 
 
 @dataclass(frozen=True)
@@ -52,17 +50,3 @@ class EvalConfig:
         """The settings that decide a probe's raw outputs (what :func:`editnb.evaluate.pre_edit`
         keeps): the verdict named by ``match``, fluency and progress bars are read from them later."""
         return {k: v for k, v in asdict(self).items() if k not in ("match", "fluency", "fluency_max_new_tokens", "progress")}
-
-
-def in_context(tokenizer, prompt: str, context: str) -> tuple[str, bool]:
-    """The text the model reads for ``prompt``, and whether to add special tokens when encoding it."""
-    if context == "plain":
-        return prompt, True
-    if context == "qa":
-        return QA_TEMPLATE.format(prompt=prompt), True
-    if context == "chat":
-        if not getattr(tokenizer, "chat_template", None):
-            raise ValueError(f"context='chat' needs a tokenizer with a chat template; {tokenizer.name_or_path} has none")
-        messages = [{"role": "user", "content": prompt}]
-        return tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False), False
-    raise ValueError(f"context must be one of {CONTEXTS}, got {context!r}")

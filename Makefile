@@ -31,13 +31,19 @@ nbval: install
 		--nbval-sanitize-with notebooks/sanitize.cfg $(NOTEBOOKS)
 
 ## make figures: every notebook in paper mode into build/notebooks; writes figures/ and results/
+##   MODEL=<HF id or folder> runs the workbook on another model (outputs in figures/<model>/, results/<model>/);
+##   DEVICE_MAP=auto places it with accelerate, DTYPE=bfloat16 sets its dtype; MODE=ci for a quick pass
+MODE ?= paper
+MODEL ?=
+DEVICE_MAP ?=
+DTYPE ?= float32
+FIGURE_PARAMS := -p mode $(MODE) -p dtype $(DTYPE) $(if $(MODEL),-p model_name $(MODEL)) $(if $(DEVICE_MAP),-p device_map $(DEVICE_MAP))
 figures: install
-	mkdir -p $(BUILD)/notebooks figures results
+	mkdir -p $(BUILD)/notebooks$(if $(MODEL),-$(notdir $(MODEL)))
 	for nb in $(NOTEBOOKS); do \
-		EDITNB_MODE=paper $(BIN)/papermill --cwd notebooks --no-progress-bar \
-			$$nb $(BUILD)/notebooks/$$(basename $$nb) -p mode paper || exit 1; \
+		EDITNB_MODE=$(MODE) $(BIN)/papermill --cwd notebooks --no-progress-bar \
+			$$nb $(BUILD)/notebooks$(if $(MODEL),-$(notdir $(MODEL)))/$$(basename $$nb) $(FIGURE_PARAMS) || exit 1; \
 	done
-	@ls figures results
 
 ## make lab: JupyterLab on the notebooks
 lab: install

@@ -3,13 +3,15 @@ from __future__ import annotations
 
 import dataclasses
 import random
+from pathlib import Path
 
 from .editors import Editor, available, get_editor
 from .evaluate import PROTOCOLS, EvalConfig, Generation, Outputs, evaluate
 from .evaluate import pre_edit as compute_pre_edit
 from .evaluate.core import pre_edit_keys
 from .evaluate.teacher_forced import TeacherForced
-from .models import model_name
+from .models import SMOLLM2_NAME, model_name
+from .paths import data_dir
 from .progress import progress
 from .results import ResultStore, result_key
 from .tokenization import encode_prompt_target
@@ -110,10 +112,37 @@ def sequential_checkpoints(name: str, mode: str) -> tuple[int, ...]:
     return tuple(n for n in SEQUENTIAL[mode] if cap is None or n <= cap)
 
 
-def make_editor(name: str, mode: str, **hparams):
+def hparams_file(name: str, model_name: str | None = None) -> Path | None:
+    """The per-model hyperparameter file of editor ``name``, as EasyEdit's ``hparams/<ALG>/<model>.yaml``:
+    ``data/hparams/<name>/<model>.yaml`` (``model``: the folder name of :func:`editnb.nb.model_folder`,
+    SmolLM2-135M-Instruct for the default model); None when there is none."""
+    from .nb import model_folder
+
+    path = data_dir() / "hparams" / name / f"{model_folder(model_name) or SMOLLM2_NAME}.yaml"
+    return path if path.is_file() else None
+
+
+def hparams_note(names, model_name: str | None = None) -> str:
+    """Which editors read a per-model file for ``model_name`` and which keep the defaults (tuned on
+    SmolLM2-135M on the dev split, layers chosen by depth fraction): one line to print."""
+    files = {name: hparams_file(name, model_name) for name in names}
+    found = [f"{n} ({f.relative_to(data_dir().parent)})" for n, f in files.items() if f]
+    missing = [n for n, f in files.items() if not f]
+    model = model_name or SMOLLM2_NAME
+    return (f"hyperparameters for {model}: " + (f"from files: {', '.join(found)}; " if found else "")
+            + (f"defaults (tuned on SmolLM2-135M, layers by depth fraction): {', '.join(missing)}" if missing else "all from files"))
+
+
+def make_editor(name: str, run, **hparams):
     """An editor with the training budget of the run's mode; notebooks share it so that the
-    SERAC trained in notebook 02 is loaded from the cache by notebooks 03 and 04."""
-    return get_editor(name, **(BUDGETS.get(name, {}).get(mode, {}) | hparams))
+    SERAC trained in notebook 02 is loaded from the cache by notebooks 03 and 04.
+
+    ``run`` is the mode ("ci" or "paper") or a notebook's config (``nb.setup``), whose model's
+    hyperparameter file (:func:`hparams_file`) is read first.  Precedence: the editor's defaults,
+    then the model's file, then the mode's budget, then ``hparams``."""
+    mode, model_name = (run, None) if isinstance(run, str) else (run.mode, run.model_name)
+    file = hparams_file(name, model_name)
+    return get_editor(name, hparams_file=file, **(BUDGETS.get(name, {}).get(mode, {}) | hparams))
 
 
 # Editors only paper mode runs: FT-L with EasyEdit's untuned 7B setting, the reference row of

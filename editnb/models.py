@@ -104,23 +104,41 @@ def prepare_tokenizer(tokenizer):
 
 def _finish(model, tokenizer, device):
     tokenizer = prepare_tokenizer(tokenizer)
-    model.to(device).eval()
+    if device is not None:  # None: placed by accelerate's device_map, left where it is
+        model.to(device)
+    model.eval()
     model.generation_config.pad_token_id = tokenizer.pad_token_id
     return model, tokenizer
 
 
-def load_model(name_or_path: str | os.PathLike | None = None, *, dtype=torch.float32, device="cpu"):
+def torch_dtype(dtype) -> torch.dtype:
+    """A torch dtype from itself or its name ("bfloat16", "float32", ...), as a papermill parameter gives it."""
+    if isinstance(dtype, torch.dtype):
+        return dtype
+    found = getattr(torch, str(dtype).removeprefix("torch."), None)
+    if not isinstance(found, torch.dtype):
+        raise ValueError(f"unknown dtype {dtype!r}; use a torch dtype or its name, e.g. 'bfloat16'")
+    return found
+
+
+def load_model(name_or_path: str | os.PathLike | None = None, *, dtype=torch.float32, device="cpu", device_map=None,
+               offload_folder: str | os.PathLike | None = None):
     """Return ``(model, tokenizer)`` in eval mode; the default is SmolLM2-135M-Instruct.
 
     Any Hugging Face id (already in the local HF cache) or local folder loads the same way.
+    ``device_map`` ("auto", or a dict of module name to device, "cpu" or "disk") places the model
+    with accelerate across the GPUs, the CPU and, with ``offload_folder``, the disk (``device`` is
+    then ignored); editors and the evaluator put each tensor they make on the device of the
+    module it serves.  ``dtype`` may be given by name ("bfloat16").
     """
     path = smollm2_path() if name_or_path is None else name_or_path
+    placement = {} if device_map is None else {"device_map": device_map, "offload_folder": offload_folder}
     try:
-        model = AutoModelForCausalLM.from_pretrained(str(path), dtype=dtype)
+        model = AutoModelForCausalLM.from_pretrained(str(path), dtype=torch_dtype(dtype), **placement)
         tokenizer = AutoTokenizer.from_pretrained(str(path))
     except OSError as err:
         raise ModelNotAvailableError(f"cannot load model '{path}': {err}") from err
-    return _finish(model, tokenizer, device)
+    return _finish(model, tokenizer, None if device_map is not None else device)
 
 
 def model_name(model) -> str:

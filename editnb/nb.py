@@ -24,6 +24,7 @@ class NotebookConfig:
     mode: str
     figures_dir: Path
     results_dir: Path
+    model_name: str | None = None  # None: the default model (SmolLM2-135M-Instruct)
 
     @property
     def paper(self) -> bool:
@@ -59,8 +60,13 @@ def quiet_libraries() -> None:
     warnings.filterwarnings("ignore", category=UserWarning, module="transformers")
 
 
-def setup(seed: int = 0, mode: str | None = None) -> NotebookConfig:
-    """Seed Python, NumPy and torch, read the mode (``EDITNB_MODE``, default ``ci``), style plots."""
+def setup(seed: int = 0, mode: str | None = None, model_name: str | None = None) -> NotebookConfig:
+    """Seed Python, NumPy and torch, read the mode (``EDITNB_MODE``, default ``ci``), style plots.
+
+    Outputs of the default model go to ``figures/`` and ``results/``; those of another model
+    (``model_name``: a Hugging Face id or a local folder) to ``figures/<model>/`` and
+    ``results/<model>/``, so that runs on two models never overwrite each other.
+    """
     mode = (mode or os.environ.get("EDITNB_MODE") or "ci").lower()
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r} (from EDITNB_MODE or the mode argument)")
@@ -70,4 +76,16 @@ def setup(seed: int = 0, mode: str | None = None) -> NotebookConfig:
 
     set_style()
     root = output_root(mode)
-    return NotebookConfig(seed=seed, mode=mode, figures_dir=root / "figures", results_dir=root / "results")
+    sub = model_folder(model_name)
+    return NotebookConfig(seed=seed, mode=mode, figures_dir=root / "figures" / sub, results_dir=root / "results" / sub,
+                          model_name=model_name)
+
+
+def model_folder(model_name: str | None) -> str:
+    """The folder name of a model's outputs: "" for the default, else the id's or path's last part."""
+    if model_name in (None, ""):
+        return ""
+    name = Path(str(model_name).rstrip("/")).name
+    if not name or name in (".", ".."):
+        raise ValueError(f"cannot name an output folder after model {model_name!r}")
+    return name

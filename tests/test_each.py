@@ -222,3 +222,35 @@ def test_sequential_curves_side_by_side_equal_one_order_after_another(requests):
     key = lambda r: (r["ordering"], r["n_edits"], r["id"], r["protocol"])
     assert sorted(map(key, side_by_side)) == sorted(map(key, one_after_another))
     assert_same_rows(sorted(one_after_another, key=key), sorted(side_by_side, key=key))
+
+
+def test_load_model_with_a_device_map_edits_and_restores(requests, tmp_path):
+    """``load_model(..., device_map=..., offload_folder=...)``, the path of a 7B model on GPUs with
+    accelerate, here on the CPU with two blocks offloaded to disk: an edit of a block kept on a
+    device gives the rows of the same weights loaded plainly, restore gives back the model's
+    outputs bit for bit, and an in-place edit of an offloaded block is refused, not lost."""
+    from editnb.models import load_model
+
+    model, tok = tiny_model("llama")
+    model.save_pretrained(tmp_path / "tiny")
+    tok.save_pretrained(tmp_path / "tiny")
+    layout = {"model.embed_tokens": "cpu", "model.layers.0": "disk", "model.layers.1": "disk", "model.layers.2": "cpu",
+              "model.layers.3": "disk", "model.norm": "cpu", "model.rotary_emb": "cpu", "lm_head": "cpu"}
+    placed, placed_tok = load_model(tmp_path / "tiny", device_map=layout, offload_folder=tmp_path / "offload", dtype="float32")
+    plain, _ = load_model(tmp_path / "tiny")
+    assert weight_name(placed, None) == "model.layers.2.mlp.down_proj.weight"  # FT's block, kept on the CPU
+    assert dict(placed.named_parameters())["model.layers.1.mlp.down_proj.weight"].device.type == "meta"
+    probe = placed_tok(["The capital of France is"], return_tensors="pt")
+    with torch.no_grad():
+        before = placed(**probe).logits.clone()
+    editor = get_editor("FT-M", **FT["FT-M"])
+    rows = {}
+    for name, m in (("plain", plain), ("placed", placed)):
+        pre = pre_edit(m, placed_tok, requests[:2], CONFIG)
+        with editor.apply(m, placed_tok, requests[:1]) as edited:
+            rows[name] = evaluate(edited, placed_tok, requests[:1], pre=pre, config=CONFIG)
+    assert_same_rows(rows["plain"], rows["placed"])
+    with torch.no_grad():
+        assert torch.equal(placed(**probe).logits, before)
+    with pytest.raises(ValueError, match="offloaded"):
+        get_editor("FT-M", **FT["FT-M"], layer=1).apply(placed, placed_tok, requests[:1])

@@ -197,3 +197,28 @@ def test_seen_template_requests_keep_only_rewrite_and_rephrases():
     assert [s.id for s in seen] == [f"{r.id}@seen" for r in requests]
     assert all(s.rephrase_prompts == r.meta["seen_template_prompts"] and not s.locality and not s.portability
                for s, r in zip(seen, requests))
+
+
+def test_every_shipped_hyperparameter_file_reads_into_its_editor():
+    """data/hparams/<editor>/<model>.yaml: each names a registered editor and only its fields."""
+    from editnb.editors import get_editor
+    from editnb.paths import data_dir
+
+    files = sorted((data_dir() / "hparams").glob("*/*.yaml"))
+    assert files, "no per-model hyperparameter files shipped"
+    for path in files:
+        editor = get_editor(path.parent.name, hparams_file=path)
+        assert editor.hparams != type(editor.hparams)(), path  # the file changes something
+
+
+def test_make_editor_reads_the_models_file_under_the_budget(tmp_path, monkeypatch):
+    from editnb import nb
+
+    cfg = nb.setup(mode="ci", model_name="meta-llama/Llama-2-7b-hf")
+    rome = experiments.make_editor("ROME", cfg)
+    assert rome.hparams.layer == 5 and rome.hparams.v_weight_decay == 0.001  # the file
+    assert rome.hparams.stats_tokens == experiments.BUDGETS["ROME"]["ci"]["stats_tokens"]  # the CI budget on top
+    assert experiments.make_editor("ROME", cfg, layer=3).hparams.layer == 3  # explicit overrides last
+    assert experiments.make_editor("ROME", "ci").hparams.layer is None  # the default model: depth fraction
+    note = experiments.hparams_note(["ROME", "FT-M"], cfg.model_name)
+    assert "ROME (data/hparams/ROME/Llama-2-7b-hf.yaml)" in note and "depth fraction): FT-M" in note

@@ -86,3 +86,16 @@ def test_checked_cells_compare_nothing_that_depends_on_the_machine():
         assert not displayed, f"{where} ends in an expression whose value nbval would compare"
         assert all(o["output_type"] != "execute_result" for o in cell["outputs"]), where
         assert "/work/" not in str(cell["outputs"]) and str(repo_root()) not in str(cell["outputs"]), where
+
+
+def test_another_model_writes_to_its_own_folders(monkeypatch):
+    monkeypatch.delenv("EDITNB_OUTPUT", raising=False)
+    default = nb.setup(mode="paper")
+    other = nb.setup(mode="paper", model_name="meta-llama/Llama-3.2-1B")
+    local = nb.setup(mode="ci", model_name="/tmp/models/tiny-llama/")
+    assert default.results_dir == repo_root() / "results" and default.model_name is None
+    assert other.results_dir == repo_root() / "results" / "Llama-3.2-1B"
+    assert other.figures_dir == repo_root() / "figures" / "Llama-3.2-1B"
+    assert local.figures_dir == repo_root() / "build" / "ci" / "figures" / "tiny-llama"
+    with pytest.raises(ValueError, match="cannot name an output folder"):
+        nb.setup(model_name="..")

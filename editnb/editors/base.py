@@ -143,6 +143,10 @@ class WeightSnapshot:
         missing = [n for n in names if n not in params]
         if missing:
             raise KeyError(f"no parameters named {missing}")
+        offloaded = [n for n in names if params[n].device.type == "meta"]
+        if offloaded:  # accelerate reloads these from its offload store at every call: an in-place edit would be lost
+            raise ValueError(f"cannot edit {offloaded} in place: accelerate offloaded them (device 'meta'); keep the edited "
+                             "blocks on a device in the device_map, or use apply_each (per-row deltas in hooks)")
         self.params = {n: params[n] for n in names}
         self.saved = {n: p.detach().clone() for n, p in self.params.items()}
 

@@ -17,7 +17,7 @@ class HyperParams:
         unknown = sorted(set(data) - names)
         if unknown:
             raise ValueError(f"{cls.__name__}: unknown hyperparameters {unknown}; known: {sorted(names)}")
-        return cls(**data)
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})  # YAML lists: tuples
 
     @classmethod
     def from_file(cls, path):

@@ -108,6 +108,24 @@ def plot_scope_scores(scores: dict[str, list[float]], curve, threshold: float, *
 
 
 HATCHES = ("", "///", "...", "xxx")
+# one colour per editor in every figure of the workbook, in the order editors are listed
+_EDITOR_PALETTE = [plt.cm.tab20(i) for i in (0, 1, 2, 4, 5, 6, 8, 10, 12, 14, 15, 16, 18, 3, 7, 9, 11, 13, 17, 19)]
+
+
+def editor_color(label):
+    """The colour of the editor that ``label`` names ("ROME", or "ROME gen. prefix"), the same in
+    every figure; None when the label names no registered editor."""
+    from .editors import available
+
+    names = available()
+    for name in sorted(names, key=len, reverse=True):
+        if str(label) == name or str(label).startswith(name + " "):
+            return _EDITOR_PALETTE[names.index(name) % len(_EDITOR_PALETTE)]
+    return None
+
+
+def _color(label, i: int):
+    return editor_color(label) or f"C{i % 10}"
 
 
 def bar_styles(keys) -> dict:
@@ -116,9 +134,9 @@ def bar_styles(keys) -> dict:
     if keys and all(isinstance(k, tuple) and len(k) == 2 for k in keys):
         groups = list(dict.fromkeys(k[0] for k in keys))
         variants = list(dict.fromkeys(k[1] for k in keys))
-        return {k: dict(color=f"C{groups.index(k[0]) % 10}", hatch=HATCHES[variants.index(k[1]) % len(HATCHES)],
+        return {k: dict(color=_color(k[0], groups.index(k[0])), hatch=HATCHES[variants.index(k[1]) % len(HATCHES)],
                         edgecolor="white") for k in keys}
-    return {k: dict(color=f"C{i % 10}") for i, k in enumerate(keys)}
+    return {k: dict(color=_color(k, i)) for i, k in enumerate(keys)}
 
 
 def plot_metric_bars(summary: dict, metrics, *, groups_label: str = "", title: str = "", errors: dict | None = None, save=None):
@@ -169,8 +187,8 @@ def plot_decomposition(dec: dict, *, role: str = "rewrite", save=None):
         yerr = [[max(0.0, y - (e.lo if e and e.lo is not None else y)) for y, e in zip(ys, est)],  # Wilson's end can
                 [max(0.0, (e.hi if e and e.hi is not None else y) - y) for y, e in zip(ys, est)]]  # round past the mean
         n = est[0].n if est[0] else 0
-        ax.bar(xs, ys, width=width, yerr=yerr, capsize=2, color=f"C{i % 10}", label=f"{editor} (n={n})")
-        _mark_zero_bars(ax, xs, ys, width, f"C{i % 10}")
+        ax.bar(xs, ys, width=width, yerr=yerr, capsize=2, color=_color(editor, i), label=f"{editor} (n={n})")
+        _mark_zero_bars(ax, xs, ys, width, _color(editor, i))
         for x, y in zip(xs, ys):
             ax.text(x, y + 0.02, f"{y:.2f}", ha="center", va="bottom", fontsize=7, rotation=90)
     ticks = [textwrap.fill(step, 12) for step in steps]
@@ -223,9 +241,9 @@ def plot_lines(series: dict[str, tuple[list, list]], *, xlabel: str, ylabel: str
     for i, (label, (xs, ys)) in enumerate(series.items()):
         shift = (i - (len(series) - 1) / 2) * dodge
         pos = [(categories.index(x) if isinstance(x, str) else x) + shift for x in xs]
-        ax.plot(pos, ys, (styles or {}).get(label, "o-"), label=label, color=f"C{i % 10}")
+        ax.plot(pos, ys, (styles or {}).get(label, "o-"), label=label, color=_color(label, i))
         if bands and label in bands:
-            ax.fill_between(pos, *bands[label], color=f"C{i % 10}", alpha=0.2, linewidth=0)
+            ax.fill_between(pos, *bands[label], color=_color(label, i), alpha=0.2, linewidth=0)
     if categories:
         ax.set_xticks(range(len(categories)), categories)
     if xlog:

@@ -99,3 +99,14 @@ def test_another_model_writes_to_its_own_folders(monkeypatch):
     assert local.figures_dir == repo_root() / "build" / "ci" / "figures" / "tiny-llama"
     with pytest.raises(ValueError, match="cannot name an output folder"):
         nb.setup(model_name="..")
+
+
+def test_every_editor_has_its_own_colour_in_every_figure():
+    from editnb.editors import available
+
+    colours = [plotting.editor_color(name) for name in available()]
+    assert None not in colours and len(set(colours)) == len(colours)
+    assert plotting.editor_color("SERAC-oracle gen. prefix") == plotting.editor_color("SERAC-oracle") != plotting.editor_color("SERAC")
+    assert plotting.editor_color("unedited") is None
+    styles = plotting.bar_styles([("ROME", "teacher_forced"), ("ROME", "autoregressive"), ("GRACE", "teacher_forced")])
+    assert styles[("ROME", "teacher_forced")]["color"] == styles[("ROME", "autoregressive")]["color"] == plotting.editor_color("ROME")

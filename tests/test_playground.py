@@ -1,0 +1,57 @@
+"""The edit playground's logic (notebook 06 only lays out widgets around it)."""
+import pytest
+import torch
+
+from editnb import playground
+from editnb.editors import available
+from editnb.models import tiny_model
+
+from editnb.editors.serac import SERAC, SERACOracle, SeracHParams
+
+from .test_editors import assert_bit_identical, serac_parts, snapshot
+
+
+def fact():
+    return playground.make_request("The capital of France is", "Rome", subject="France",
+                                   rephrases=["France's capital city is"], locality=[("The capital of Japan is", "Tokyo")])
+
+
+def test_make_request_needs_a_prompt_and_a_target():
+    with pytest.raises(ValueError, match="prompt and a new target"):
+        playground.make_request("  ", "Rome")
+    r = fact()
+    assert r.subject == "France" and r.rephrase_prompts == ["France's capital city is"] and r.locality[0].target == "Tokyo"
+
+
+def test_an_edit_is_compared_before_and_after_and_restored_bit_for_bit():
+    model, tok = tiny_model("llama")
+    saved = snapshot(model)
+    play = playground.Playground(model, tok, "ci")
+    c = play.edit("FT-M", fact(), lr=5e-2, steps=30)
+    assert [a.role for a in c.before] == [a.role for a in c.after] == ["rewrite", "rephrase", "locality"]
+    assert c.after[0].teacher_forced > c.before[0].teacher_forced  # the edit took
+    assert c.hparams == {"lr": 5e-2, "steps": 30}
+    text, page = playground.comparison_text(c), playground.comparison_html(c)
+    assert c.after[0].generated in page and "rewrite" in text and "<table" in page
+    assert play.restore() and not play.restore()
+    assert_bit_identical(model, saved)
+
+
+@pytest.mark.parametrize("name", available())
+def test_every_registered_editor_runs_in_the_playground(name, tmp_path, monkeypatch):
+    """Each editor, CI budgets, on a tiny model: an edit, a comparison of the three probe roles,
+    SERAC's scope information, and the model bit-identical after restore."""
+    monkeypatch.setenv("EDITNB_CACHE", str(tmp_path))
+    model, tok = tiny_model("llama")
+    saved = snapshot(model)
+    play = playground.Playground(model, tok, "ci")
+    if name.startswith("SERAC"):  # untrained tiny components stand in for SERAC's trained ones
+        _, _, cf, classifier = serac_parts("llama")
+        play.prepared[name] = (SERAC if name == "SERAC" else SERACOracle)(SeracHParams(), components=(cf, classifier))
+    defaults = playground.main_hparams(name, "ci")
+    assert set(defaults) == set(playground.MAIN_HPARAMS[name])
+    c = play.edit(name, fact())
+    assert len(c.before) == len(c.after) == 3
+    assert (c.scope is not None) == name.startswith("SERAC")
+    play.restore()
+    assert_bit_identical(model, saved)

@@ -23,7 +23,9 @@ $(STAMP): pyproject.toml $(CONSTRAINTS)
 
 ## make test: unit tests, then every notebook under nbval in CI mode
 test: install
-	$(BIN)/python -m pytest tests
+	$(BIN)/python -m pytest -rs tests
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
+		echo "NOTE: Chromium is not installed, so the browser test of notebook 06 (tests/test_browser.py) did NOT run"
 	$(MAKE) --no-print-directory nbval
 
 nbval: install

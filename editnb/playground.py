@@ -151,3 +151,17 @@ def comparison_text(c: Comparison) -> str:
     if c.scope is not None:
         lines.append(f"  scope score {c.scope['score']:.3f} (threshold {c.scope['threshold']}); nearest entry {c.scope['nearest']!r}")
     return "\n".join(lines)
+
+
+STATIC_TEXT = ("[the edit playground: a widget app that needs a running kernel; section 1 above shows "
+               "the same comparison as text]")
+
+
+def display_app(app, static_text: str = STATIC_TEXT) -> None:
+    """Display a widget with ``static_text`` as its plain-text form, so that a static view of the
+    notebook (GitHub, nbviewer) shows that sentence instead of the widget's repr."""
+    from IPython.display import display
+
+    bundle = app._repr_mimebundle_() if hasattr(app, "_repr_mimebundle_") else {}
+    data = bundle[0] if isinstance(bundle, tuple) else bundle
+    display({**data, "text/plain": static_text}, raw=True)

@@ -219,3 +219,18 @@ def ended_answers(rows, role: str = "rephrase", k: int = 3) -> list[str]:
             if probe["role"] == role and probe.get("prefix") and not probe.get("exact") and len(out) < k:
                 out.append(f"{probe['prompt']!r} -> {probe['text']!r}")
     return out
+
+
+def text_after_answer(rows, role: str = "rephrase") -> dict[str, int]:
+    """Generated answers (generation rows) that pass the prefix verdict but fail the exact one,
+    by what follows the target: the target again ("repeats the answer") or anything else."""
+    from .evaluate.verdicts import words
+
+    counts = {"repeats the answer": 0, "other text": 0}
+    for row in rows:
+        for probe in row["probes"]:
+            if probe["role"] == role and probe.get("prefix") and not probe.get("exact"):
+                said, target = [w.norm for w in words(probe["text"])], [w.norm for w in words(probe["target"])]
+                again = any(said[i:i + len(target)] == target for i in range(len(target), len(said) - len(target) + 1))
+                counts["repeats the answer" if target and again else "other text"] += 1
+    return counts

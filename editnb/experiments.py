@@ -204,10 +204,35 @@ def edit_and_evaluate(editor, model, tokenizer, requests, *, pre, config, store:
             for r in requests for c, out in zip(configs, saved[r.id]) for row in out]
 
 
-# SERAC before and after issue 16 (notebook 03's context section): the original objective (the
-# target tokens only) routing on the whole input, against the default (the answer ends with
-# EOS; routing on the question read out of a QA or chat frame).
-SERAC_VERSIONS = {"SERAC before": dict(end="none", unframe=False), "SERAC after": {}}
+# SERAC before and after issue 16 (notebook 03's context section), one change at a time: the
+# original (the counterfactual model trained on the target tokens only, routing on the whole
+# input), each change alone (the answer ends with EOS; routing on the question read out of a QA
+# or chat frame), and both (the default).  Two trainings serve the four: routing is read at
+# inference only.
+SERAC_VERSIONS = {"SERAC original": dict(end="none", unframe=False), "SERAC + end": dict(unframe=False),
+                  "SERAC + routing": dict(end="none"), "SERAC (both)": {}}
+
+
+def serac_routing(editors: dict, model, tokenizer, requests, contexts=None) -> list[dict]:
+    """Where SERAC sends each request's probes in every context, its edit alone in memory: one
+    row per (editor label, context, request) with the share of its in-scope probes (prompt and
+    rephrasings) and of its locality probes routed to the counterfactual model."""
+    from .framing import CONTEXTS, in_context
+    from .tokenization import encode
+
+    rows = []
+    for label, editor in editors.items():
+        for r in requests:
+            probes = [(True, p) for p in [r.prompt, *r.rephrase_prompts]] + [(False, p.prompt) for p in r.locality]
+            with editor.apply(model, tokenizer, [r]) as edited:
+                serac = edited.module
+                for context in contexts or CONTEXTS:
+                    routes = serac.route([serac.question(encode(tokenizer, *in_context(tokenizer, p, context))) for _, p in probes])
+                    sent = [(scope, route is not None) for (scope, _), route in zip(probes, routes)]
+                    share = lambda want: (sum(s for k, s in sent if k == want) / max(1, sum(k == want for k, _ in sent)))
+                    rows.append({"editor": label, "context": context, "id": r.id,
+                                 "routed_in_scope": share(True), "routed_locality": share(False)})
+    return rows
 
 
 def context_rows(editors: dict, model, tokenizer, requests, mode: str, store: ResultStore | None = None) -> list[dict]:

@@ -4,11 +4,13 @@ question read back out of a framed input.
 The evaluator frames every generated probe with :func:`in_context`.  A model that routes on
 what is asked (SERAC's scope classifier) must read the *question*, not the wrapper around it:
 under a chat template the wrapper is most of the text, and it is the same for every question.
-:class:`Frames` inverts :func:`in_context` for one tokenizer, with no knowledge of any
-particular template: each context is rendered once around a placeholder question, encoded and
-decoded as the evaluator's input would be, and the text on either side of the placeholder is
-what a framed input must start and end with.  An input that matches no frame is a plain
-prompt.  Limit: one user turn (a conversation with earlier turns is read as a plain prompt).
+:class:`Frames` inverts :func:`in_context` for one tokenizer: each context (the QA instruction
+defined here, and the tokenizer's own chat template with its default system prompt) is
+rendered once around a placeholder question, encoded and decoded as the evaluator's input
+would be, and the text on either side of the placeholder is what a framed input must start
+and end with.  No template's text is written into the inversion, but it knows exactly these
+wrappers: another instruction, another system prompt or a conversation with earlier turns
+matches no frame and is read as a plain prompt, whole (the original behaviour).
 """
 from __future__ import annotations
 

@@ -9,7 +9,7 @@ score and nearest memory entry, and :data:`MAIN_HPARAMS` names the settings wort
 from __future__ import annotations
 
 import html
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from .data import EditRequest, Probe
 from .editors import available
@@ -32,24 +32,40 @@ def main_hparams(name: str, run) -> dict:
     return {key: getattr(hp, key) for key in MAIN_HPARAMS.get(name, ())}
 
 
-def make_request(prompt: str, target_new: str, *, subject: str = "", rephrases=(), locality=()) -> EditRequest:
-    """A request typed by hand: ``locality`` is a list of (prompt, answer) pairs."""
-    prompt, target_new = prompt.strip(), target_new.strip()
+def make_request(prompt: str, target_new: str, *, subject: str, rephrases=(), locality=()) -> EditRequest:
+    """A request typed by hand: ``subject`` must occur in ``prompt`` (ROME, MEMIT and AlphaEdit
+    edit at its last token); ``locality`` is a list of (prompt, answer) pairs."""
+    prompt, target_new, subject = prompt.strip(), target_new.strip(), subject.strip()
     if not prompt or not target_new:
         raise ValueError("a fact needs a prompt and a new target")
-    return EditRequest(id="playground", prompt=prompt, subject=subject.strip() or prompt.split()[-1], target_new=target_new,
+    if not subject or subject not in prompt:
+        raise ValueError(f"the subject {subject!r} must occur in the prompt {prompt!r}")
+    return EditRequest(id="playground", prompt=prompt, subject=subject, target_new=target_new,
                        rephrase_prompts=[r for r in rephrases if r.strip()],
                        locality=[Probe(p, [[a]], "unrelated") for p, a in locality])
+
+
+def request_from(fact: EditRequest, prompt: str, target_new: str, subject: str) -> EditRequest:
+    """The request the app edits: ``fact`` itself; ``fact`` with another new target (its subject,
+    rephrasings and locality probes kept) when only the target changed; else a typed request
+    with ``fact``'s locality probes (other subjects), so that collateral damage stays visible."""
+    if prompt.strip() == fact.prompt and subject.strip() == fact.subject:
+        return fact if target_new.strip() == fact.target_new else replace(fact, target_new=target_new.strip(), target_aliases=[])
+    typed = make_request(prompt, target_new, subject=subject)
+    return replace(typed, locality=list(fact.locality))
 
 
 @dataclass
 class Answer:
     role: str
     prompt: str
-    target: str
-    teacher_forced: float  # token accuracy of the target
+    target: str            # the new target (rewrite, rephrase) or the probe's true answer (locality)
+    teacher_forced: float  # token accuracy of ``target`` with the gold prefix fed
     generated: str         # the generated answer, as the verdicts cut it
-    success: bool          # the prefix verdict (rewrite, rephrase) or agreement with the unedited model (locality)
+    prefix: bool           # the target is the first thing said
+    exact: bool            # the target and nothing else
+    agrees: bool | None    # locality: the generated answer is the unedited model's, word for word (None elsewhere)
+    agreement: float | None = None  # locality: share of the unedited answer's tokens repeated in place (the metric)
 
 
 @dataclass
@@ -58,7 +74,7 @@ class Comparison:
     request: EditRequest
     before: list[Answer]
     after: list[Answer]
-    scope: dict | None = None  # SERAC: scope score and nearest memory entry for the prompt
+    scope: list[dict] | None = None  # SERAC: each probe prompt's scope score, route and nearest memory entry
     hparams: dict = field(default_factory=dict)
 
 
@@ -69,22 +85,27 @@ def answers(model, tokenizer, request: EditRequest, config: EvalConfig, pre=None
     for tf, ar in zip(rows["teacher_forced"]["probes"], rows["autoregressive"]["probes"]):
         if tf["role"] not in ROLES:
             continue
-        ok = ar["agreement"] if tf["role"] == "locality" else ar["prefix"]
-        out.append(Answer(tf["role"], tf["prompt"], tf["target"], float(tf["acc"]), ar["text"], bool(ok)))
+        local = tf["role"] == "locality" and ar.get("whole") is not None
+        out.append(Answer(tf["role"], tf["prompt"], tf["target"], float(tf["acc"]), ar["text"], bool(ar["prefix"]),
+                          bool(ar["exact"]), bool(ar["whole"]) if local else None, ar["agreement"] if local else None))
     return out
 
 
-def scope_info(edited, prompt: str) -> dict | None:
-    """SERAC's routing of ``prompt``: its scope score, the threshold, and the nearest memory entry."""
+def scope_info(edited, prompts: list[str]) -> list[dict] | None:
+    """SERAC's routing of each prompt: its scope score, the threshold (None for SERAC-oracle, which
+    routes by the true scope), the route, and the nearest memory entry."""
     module = getattr(edited, "module", None)
     memory = getattr(module, "memory", None)
     if memory is None or not hasattr(memory, "lookup"):
         return None
     from .editors.scope import edit_text
 
-    scores, index = memory.lookup([prompt])
-    nearest = memory.requests[index[0]] if index[0] >= 0 else None
-    return {"score": float(scores[0]), "threshold": module.threshold, "nearest": edit_text(nearest) if nearest else None}
+    scores, index = memory.lookup(prompts)
+    routes = module.route(prompts)
+    return [{"prompt": p, "score": float(s), "threshold": None if module.oracle else module.threshold,
+             "routed": "counterfactual model" if r is not None else "base model",
+             "nearest": edit_text(memory.requests[i]) if i >= 0 else None}
+            for p, s, i, r in zip(prompts, scores.tolist(), index, routes)]
 
 
 class Playground:
@@ -105,12 +126,14 @@ class Playground:
         self.restore()
         pre = pre_edit(self.model, self.tokenizer, [request], self.config)
         before = answers(self.model, self.tokenizer, request, self.config, pre)
-        editor = self.prepared.get(name)
-        if editor is None or any(getattr(editor.hparams, k) != v for k, v in hparams.items()):
-            editor = self.prepared[name] = make_editor(name, self.run, **hparams)
+        editor = make_editor(name, self.run, **hparams)
+        kept = self.prepared.get(name)
+        if kept is not None and kept.hparams == editor.hparams:
+            editor = kept  # the same settings: its trained parts are already loaded
+        self.prepared[name] = editor
         self.edited = editor.apply(self.model, self.tokenizer, [request])
         after = answers(self.edited, self.tokenizer, request, self.config, pre)
-        return Comparison(name, request, before, after, scope_info(self.edited, request.prompt),
+        return Comparison(name, request, before, after, scope_info(self.edited, [a.prompt for a in after]),
                           {k: getattr(editor.hparams, k) for k in MAIN_HPARAMS.get(name, ())})
 
     def restore(self) -> bool:
@@ -122,24 +145,34 @@ class Playground:
         return True
 
 
+def _verdict(a: Answer) -> str:
+    if a.agrees is not None:
+        return "unchanged" if a.agrees else f"changed (token agreement {a.agreement:.2f})"
+    return "exact" if a.exact else ("prefix" if a.prefix else "wrong")
+
+
 def comparison_html(c: Comparison) -> str:
     """Before and after, side by side: one row per probe, teacher-forced and generated."""
-    head = ("<tr><th>probe</th><th>prompt</th><th>target</th><th>TF acc. before</th><th>generated before</th>"
-            "<th>TF acc. after</th><th>generated after</th></tr>")
+    head = ("<tr><th>probe</th><th>prompt</th><th>target (locality: true answer)</th><th>TF acc. before</th>"
+            "<th>generated before</th><th>TF acc. after</th><th>generated after</th><th>verdict after</th></tr>")
     body = []
     for b, a in zip(c.before, c.after):
-        mark = "✓" if a.success else "✗"
         body.append(f"<tr><td>{b.role}</td><td>{html.escape(b.prompt)}</td><td>{html.escape(b.target)}</td>"
                     f"<td>{b.teacher_forced:.2f}</td><td>{html.escape(b.generated)}</td><td>{a.teacher_forced:.2f}</td>"
-                    f"<td class='after'>{mark} {html.escape(a.generated)}</td></tr>")
+                    f"<td class='after'>{html.escape(a.generated)}</td><td>{_verdict(a)}</td></tr>")
     settings = ", ".join(f"{k}={v}" for k, v in c.hparams.items()) or "defaults"
     scope = ""
     if c.scope is not None:
-        scope = (f"<p>SERAC scope score of the prompt: {c.scope['score']:.3f} (threshold {c.scope['threshold']}); "
-                 f"nearest memory entry: {html.escape(str(c.scope['nearest']))}</p>")
+        items = "".join(f"<li>{html.escape(s['prompt'])}: score {s['score']:.3f}, to the {s['routed']}; nearest entry: "
+                        f"{html.escape(str(s['nearest']))}</li>" for s in c.scope)
+        threshold = "routes by the true scope" if c.scope[0]["threshold"] is None else f"threshold {c.scope[0]['threshold']}"
+        scope = f"<p>SERAC's scope scores ({threshold}):</p><ul>{items}</ul>"
     return (f"<p><b>{html.escape(c.editor)}</b> ({settings}): {html.escape(c.request.prompt)} → "
-            f"{html.escape(c.request.target_new)}. ✓: the generated answer starts with the target (locality: it "
-            f"matches the unedited model's).</p>{scope}<table class='editnb-playground'>{head}{''.join(body)}</table>")
+            f"{html.escape(c.request.target_new)}. TF acc.: token accuracy of the target with the gold prefix fed. "
+            "Verdicts on the generated answer: exact (the target and nothing else), prefix (the target first, then "
+            "more), wrong; locality: unchanged (the unedited model's answer, word for word) or changed, with the share of "
+            "the unedited answer's tokens repeated in place (the locality metric).</p>"
+            f"<table class='editnb-playground'>{head}{''.join(body)}</table>{scope}")
 
 
 def comparison_text(c: Comparison) -> str:
@@ -147,9 +180,9 @@ def comparison_text(c: Comparison) -> str:
     lines = [f"{c.editor}: {c.request.prompt!r} -> {c.request.target_new!r}"]
     for b, a in zip(c.before, c.after):
         lines.append(f"  {b.role:9} {b.prompt!r}: TF {b.teacher_forced:.2f} -> {a.teacher_forced:.2f}; "
-                     f"generated {b.generated!r} -> {a.generated!r}" + (" (ok)" if a.success else ""))
-    if c.scope is not None:
-        lines.append(f"  scope score {c.scope['score']:.3f} (threshold {c.scope['threshold']}); nearest entry {c.scope['nearest']!r}")
+                     f"generated {b.generated!r} -> {a.generated!r} ({_verdict(a)})")
+    for s in c.scope or ():
+        lines.append(f"  scope {s['prompt']!r}: {s['score']:.3f} -> {s['routed']}")
     return "\n".join(lines)
 
 

@@ -16,11 +16,22 @@ def fact():
                                    rephrases=["France's capital city is"], locality=[("The capital of Japan is", "Tokyo")])
 
 
-def test_make_request_needs_a_prompt_and_a_target():
+def test_make_request_needs_a_prompt_a_target_and_a_subject_in_the_prompt():
     with pytest.raises(ValueError, match="prompt and a new target"):
-        playground.make_request("  ", "Rome")
+        playground.make_request("  ", "Rome", subject="France")
+    with pytest.raises(ValueError, match="must occur in the prompt"):
+        playground.make_request("The capital of France is", "Rome", subject="Spain")
     r = fact()
     assert r.subject == "France" and r.rephrase_prompts == ["France's capital city is"] and r.locality[0].target == "Tokyo"
+
+
+def test_the_app_keeps_the_picked_facts_probes():
+    picked = fact()
+    assert playground.request_from(picked, picked.prompt, "Rome", "France") is picked
+    retargeted = playground.request_from(picked, picked.prompt, "Madrid", "France")
+    assert retargeted.target_new == "Madrid" and retargeted.rephrase_prompts == picked.rephrase_prompts
+    typed = playground.request_from(picked, "Paris is the capital of", "Italy", "Paris")
+    assert typed.subject == "Paris" and typed.rephrase_prompts == [] and typed.locality == picked.locality
 
 
 def test_an_edit_is_compared_before_and_after_and_restored_bit_for_bit():
@@ -35,6 +46,9 @@ def test_an_edit_is_compared_before_and_after_and_restored_bit_for_bit():
     assert c.after[0].generated in page and "rewrite" in text and "<table" in page
     assert play.restore() and not play.restore()
     assert_bit_identical(model, saved)
+    again = play.edit("FT-M", fact())  # no settings: the defaults again, not the last edit's
+    assert again.hparams == playground.main_hparams("FT-M", "ci") != c.hparams
+    play.restore()
 
 
 @pytest.mark.parametrize("name", available())
@@ -53,5 +67,7 @@ def test_every_registered_editor_runs_in_the_playground(name, tmp_path, monkeypa
     c = play.edit(name, fact())
     assert len(c.before) == len(c.after) == 3
     assert (c.scope is not None) == name.startswith("SERAC")
+    if c.scope is not None:
+        assert [x["prompt"] for x in c.scope] == [a.prompt for a in c.after]
     play.restore()
     assert_bit_identical(model, saved)

@@ -11,7 +11,7 @@ from editnb.editors.serac_train import cf_example, end_ids, plain_example, super
 from editnb.framing import CONTEXTS, Frames, in_context
 from editnb.models import tiny_model
 from editnb.tiny import build_tiny_encoder
-from editnb.tokenization import encode, encode_prompt_target, left_pad, pad_id
+from editnb.tokenization import encode, encode_prompt_target, join_prompt_target, left_pad, pad_id
 
 CHATML = ("{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
           "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}")
@@ -169,3 +169,22 @@ def test_teacher_forcing_on_a_framed_prompt_scores_the_question():
         n = len(full) - len(prompt)
         rows[context] = logits[0, -n - 1:-1]
     assert torch.allclose(rows["plain"], rows["qa"], atol=1e-5)
+
+
+@pytest.mark.parametrize("arch", ["qwen2", "llama"])
+def test_a_chat_framed_target_is_retokenized_after_the_question(arch):
+    """Teacher forcing in chat: the counterfactual model reads the target after the plain question,
+    as in training, when its token count allows (llama's plain-text template ends in ":", so the
+    target keeps its space), and the framed row otherwise (qwen2's ChatML: "Oslo" after a newline)."""
+    serac, tok, _ = spy_model(arch)
+    text, special = in_context(tok, "France's capital is", "chat")
+    prompt_ids = encode(tok, text, special)  # as the evaluator encodes a chat prompt (no BOS added)
+    row = encode(tok, join_prompt_target(text, "Oslo"), special)
+    cut = len(prompt_ids)
+    assert row[:cut] == prompt_ids
+    plain = encode_prompt_target(tok, "France's capital is", "Oslo")
+    read = serac.teacher_forced_row(row, cut)
+    same = len(plain.target_ids) == len(row) - cut
+    assert same == (arch == "llama")
+    assert read == (list(plain.prompt_ids + plain.target_ids) if same else row)
+    assert serac.teacher_forced_row(list(plain.prompt_ids + plain.target_ids), len(plain.prompt_ids)) == list(plain.prompt_ids + plain.target_ids)

@@ -11,7 +11,7 @@ from transformers.modeling_outputs import CausalLMOutputWithPast
 
 from ..decoding import greedy_continue
 from ..framing import Frames
-from ..tokenization import encode, left_pad, pad_id
+from ..tokenization import encode, encode_prompt_target, left_pad, pad_id
 from . import register
 from .base import EditedModel, Editor, RowEdits, unwrap, unwrap_adding
 from .hparams import HyperParams
@@ -128,9 +128,10 @@ class SeracModel(torch.nn.Module):
     Behaves as a causal LM for ``editnb.evaluate``: ``forward`` (teacher forcing) and
     ``generate`` are batched, with routing decided per row from the row's *prompt*: under
     teacher forcing the tokens labelled as target are left out of the classifier's input.
-    A prompt asked inside a QA instruction or a chat template is routed on the question alone,
-    and the counterfactual model reads the edit and that question as it was trained to
-    (:meth:`question_ids`); the base model always reads exactly what it was given.
+    A prompt asked inside the evaluator's QA instruction or the tokenizer's chat template is
+    routed on the question alone, and the counterfactual model reads the edit and that question
+    as in training (:meth:`question_ids`, :meth:`teacher_forced_row`); any other wrapper is read
+    as a plain prompt (:mod:`editnb.framing`).  The base model always reads what it was given.
     """
 
     routes_on_labels = True  # forward_logits passes the labels: routing reads the prompt only
@@ -165,8 +166,23 @@ class SeracModel(torch.nn.Module):
         context, question = self.frames.split(ids)
         return ids if context == "plain" else encode(self.tokenizer, question)
 
-    def _cf_seq(self, route: int, ids: list[int], rest: list[int] = ()) -> list[int]:
-        return cf_inputs(self.tokenizer, self.memory.requests[route], self.question_ids(ids) + list(rest))
+    def _cf_seq(self, route: int, ids: list[int]) -> list[int]:
+        return cf_inputs(self.tokenizer, self.memory.requests[route], self.question_ids(ids))
+
+    def teacher_forced_row(self, row: list[int], cut: int) -> list[int]:
+        """A teacher-forced row (prompt ``row[:cut]``, target ``row[cut:]``) as the counterfactual
+        model reads it: a framed prompt as its question with the target tokenized after that
+        question, as in training (after "assistant\n" a target has no leading space, after a plain
+        prompt it has one).  When the target then has another number of tokens, its positions
+        could not line up with the row's labels, and the framed row is read unchanged."""
+        prompt, target = row[:cut], row[cut:]
+        if self.frames is None or not target:
+            return self.question_ids(prompt) + target
+        context, question = self.frames.split(prompt)
+        if context == "plain":
+            return row
+        pair = encode_prompt_target(self.tokenizer, question, self.tokenizer.decode(target, skip_special_tokens=True).strip())
+        return list(pair.prompt_ids + pair.target_ids) if len(pair.target_ids) == len(target) else row
 
     def route(self, texts: list[str]) -> list[int | None]:
         """Index of the edit each text falls in scope of, or None for the base model (with
@@ -206,9 +222,10 @@ class SeracModel(torch.nn.Module):
             logits = out.new_zeros((len(rows), width, out.shape[-1]))
             logits[base_rows] = out
         if cf_rows:
-            seqs = [self._cf_seq(routes[r], rows[r][:cuts[r]], rows[r][cuts[r]:]) for r in cf_rows]
+            read = {r: self.teacher_forced_row(rows[r], cuts[r]) for r in cf_rows}
+            seqs = [cf_inputs(self.tokenizer, self.memory.requests[routes[r]], read[r]) for r in cf_rows]
             # a framed prompt is read as its question: the row's own positions past it line up from the right
-            lengths = [min(len(rows[r]), len(self.question_ids(rows[r][:cuts[r]])) + len(rows[r]) - cuts[r]) for r in cf_rows]
+            lengths = [min(len(rows[r]), len(read[r])) for r in cf_rows]
             out = logits_after(self.cf, self.tokenizer, seqs, lengths, width)
             if logits is None:
                 logits = out.new_zeros((len(rows), width, out.shape[-1]))

@@ -44,7 +44,7 @@ LOCATE_EDITORS = ("ROME", "MEMIT", "AlphaEdit")
 # Edits evaluated one at a time by notebooks 02-05: the same requests, so that the store lets
 # each notebook reuse the others' edits.  Paper mode: every test request (None: all 252 of the
 # embedded test split, or every record of a dataset given to notebook 03).
-N_REQUESTS = {"ci": 6, "paper": None}
+N_REQUESTS = {"ci": 4, "paper": None}
 
 # Sequential editing: accumulated edits at which an editor is evaluated, in 3 orders of the
 # edits.  An FT edit is an optimisation run alone (edits on top of edits cannot be made side by

@@ -126,7 +126,8 @@ def main():
                 saved = {"rows": saved, "seconds": {l.split(":")[0]: 60 * float(l.split(":")[1].split()[0])
                                                      for l in lines if l.count(":") == 1 and " min," in l}}
             rows += saved["rows"]
-            seconds.update(saved["seconds"])
+            for editor, s in saved["seconds"].items():  # one editor in several parts (--part): their times add up
+                seconds[editor] = seconds.get(editor, 0.0) + s
         order = {name: i for i, name in enumerate(experiments.editor_names("paper"))}
         rows.sort(key=lambda r: order.get(r["editor"], len(order)))  # stable: each editor's rows keep their order
         n = len({r["id"] for r in rows})

@@ -101,6 +101,32 @@ def write_summary(cfg, rows, n: int, note: str) -> None:
                                title=f"Edit success: teacher forcing versus generation (n={n} edits)", save=cfg.figure("03_tf_vs_ar"))
 
 
+def verdicts_from_reports(paths) -> list[dict]:
+    """The "## Verdicts" tables of earlier reports of this script, read back as verdict-table
+    entries (means and 95% intervals as printed, to 3 and 2 decimals); an editor in several
+    reports keeps the last one's rows.  For a figure of runs whose rows were not all kept."""
+    import re
+
+    from editnb.intervals import Estimate
+
+    cell = re.compile(r"([0-9.]+) \[([0-9.]+), ([0-9.]+)\]")
+    by_editor = {}
+    for path in paths:
+        text = open(path).read().split("## Verdicts", 1)[1].split("\n## ", 1)[0]
+        found = {}
+        for line in text.splitlines():
+            parts = [p.strip() for p in line.strip().strip("|").split("|")]
+            if len(parts) != 6 or not cell.fullmatch(parts[3]):
+                continue
+            editor, protocol, verdict, rewrite, rephrase, n = parts
+            est = {role: Estimate(*map(float, cell.fullmatch(v).groups()), int(n), "as printed")
+                   for role, v in (("rewrite", rewrite), ("rephrase", rephrase))}
+            found.setdefault(editor, []).append({"editor": editor, "protocol": protocol, "verdict": verdict, **est})
+        by_editor.update(found)
+    order = {name: i for i, name in enumerate(experiments.editor_names("paper"))}
+    return [t for e in sorted(by_editor, key=lambda e: order.get(e, len(order))) for t in by_editor[e]]
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--editors", nargs="+", default=None, help="default: every registered editor")
@@ -113,7 +139,18 @@ def main():
     parser.add_argument("--note", default="", help="a sentence for the report's header (e.g. where merged rows come from)")
     parser.add_argument("--summary", action="store_true",
                         help="with --merge: also write results/summary.md and figures/03_tf_vs_ar as notebook 03 writes them in paper mode")
+    parser.add_argument("--figure-from", nargs="+", default=None, metavar="REPORT_MD",
+                        help="draw figures/03_tf_vs_ar from the verdict tables of earlier reports (the last report wins per editor)")
     args = parser.parse_args()
+    if args.figure_from:
+        table = verdicts_from_reports(args.figure_from)
+        n = max(t["rewrite"].n for t in table)
+        cfg = nb.setup(seed=0, mode="paper")
+        plotting.plot_verdict_dots([t for t in table if t["verdict"] != "contains"], ("rewrite", "rephrase"),
+                                   title=f"Edit success: teacher forcing versus generation (n={n} edits per editor)",
+                                   save=cfg.figure("03_tf_vs_ar"))
+        print(sorted({t["editor"] for t in table}))
+        return
     if args.merge:
         # a rows file is {"rows", "seconds"}, or a bare list of rows (then the times come from its run's
         # printed "EDITOR: N min" lines, in a file of the same name ending in .log, where there is one)

@@ -2,11 +2,11 @@
 import pytest
 import torch
 
-from editnb import playground
+from editnb import experiments, playground
 from editnb.editors import available
 from editnb.models import tiny_model
 
-from editnb.editors.serac import SERAC, SERACOracle, SeracHParams
+from editnb.editors.serac import SERAC, SERACOracle
 
 from .test_editors import assert_bit_identical, serac_parts, snapshot
 
@@ -61,7 +61,8 @@ def test_every_registered_editor_runs_in_the_playground(name, tmp_path, monkeypa
     play = playground.Playground(model, tok, "ci")
     if name.startswith("SERAC"):  # untrained tiny components stand in for SERAC's trained ones
         _, _, cf, classifier = serac_parts("llama")
-        play.prepared[name] = (SERAC if name == "SERAC" else SERACOracle)(SeracHParams(), components=(cf, classifier))
+        hp = experiments.make_editor(name, "ci").hparams  # the settings the playground asks for: it keeps this editor
+        play.prepared[name] = (SERAC if name == "SERAC" else SERACOracle)(hp, components=(cf, classifier))
     defaults = playground.main_hparams(name, "ci")
     assert set(defaults) == set(playground.MAIN_HPARAMS[name])
     c = play.edit(name, fact())

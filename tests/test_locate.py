@@ -289,3 +289,22 @@ def test_memit_and_alphaedit_share_v_star_through_the_cache(requests, monkeypatc
     values.cached_values(model, tok, module, 2, requests[:1], [""], get_editor("MEMIT", **hp).hparams)
     handle.remove()
     assert runs == [2, 1, 1, 1]
+
+
+def test_values_in_chunks_equal_values_side_by_side(tiny_models, requests, monkeypatch):
+    """Each edit's v* is its own optimisation: chunks of 2 give the v* of all side by side
+    (the same steps; deltas within 1e-4 relative, as above: batch rows change float sums)."""
+    from editnb.editors.locate import values
+    from editnb.editors.locate.rome import ROMEHParams
+
+    model, tok = tiny_models["llama"]
+    module = covariance.mlp_out_module(model, 1)
+    prefixes = ["", "Some context words here. "]
+    hp = ROMEHParams(v_steps=12, stop_nll=0.5)
+    together = values.optimise_values(model, tok, module, 1, requests, prefixes, hp)
+    monkeypatch.setattr(values, "VALUE_CHUNK", 2)
+    chunked = values._in_chunks(model, tok, module, 1, requests, prefixes, hp)
+    assert len(chunked) == len(together) == len(requests) > 2
+    for a, b in zip(chunked, together):
+        assert a.steps == b.steps
+        torch.testing.assert_close(a.delta, b.delta, rtol=1e-4, atol=1e-5 * b.delta.norm().item())

@@ -208,6 +208,18 @@ def optimise_values(model, tokenizer, module: str, layer: int, requests, prefixe
 V_SETTINGS = ("v_steps", "v_lr", "kl_factor", "v_weight_decay", "clamp_norm_factor", "stop_nll")
 
 
+# Edits whose v* are optimised side by side at most: each brings its prefixes' rows with
+# full-vocabulary logits, and a MEMIT batch of 100 edits at once outgrew 24 GiB.
+VALUE_CHUNK = 32
+
+
+def _in_chunks(model, tokenizer, module, layer, requests, prefixes, hp) -> list[Value]:
+    """:func:`optimise_values` on at most :data:`VALUE_CHUNK` requests at a time (each edit's v*
+    is its own optimisation: chunks change only how many run side by side)."""
+    return [v for k in range(0, len(requests), VALUE_CHUNK)
+            for v in optimise_values(model, tokenizer, module, layer, requests[k:k + VALUE_CHUNK], prefixes, hp)]
+
+
 def cached_values(model, tokenizer, module: str, layer: int, requests, prefixes, hp) -> list[Value]:
     """:func:`optimise_values`, each edit's v* read from (or written atomically to)
     ``EDITNB_CACHE/values`` under the model's weight fingerprint, the module, the request's
@@ -215,7 +227,7 @@ def cached_values(model, tokenizer, module: str, layer: int, requests, prefixes,
     same layer with the same settings: the second finds it there.  An edited model has another
     fingerprint; a model carrying forward hooks (per-row deltas) is never cached."""
     if any(m._forward_hooks for m in model.modules()):
-        return optimise_values(model, tokenizer, module, layer, requests, prefixes, hp)
+        return _in_chunks(model, tokenizer, module, layer, requests, prefixes, hp)
     folder = cache_dir() / "values" / f"{model_name(model)}-{fingerprint(model)}"
     settings = [module, layer, list(prefixes), [getattr(hp, k) for k in V_SETTINGS]]
     paths = [folder / f"{hashlib.sha256(json.dumps([r.prompt, r.subject, r.target_new, settings]).encode()).hexdigest()[:16]}.pt"
@@ -223,7 +235,7 @@ def cached_values(model, tokenizer, module: str, layer: int, requests, prefixes,
     found = {i: Value(**torch.load(path)) for i, path in enumerate(paths) if path.is_file()}
     missing = [i for i in range(len(requests)) if i not in found]
     if missing:
-        fresh = optimise_values(model, tokenizer, module, layer, [requests[i] for i in missing], prefixes, hp)
+        fresh = _in_chunks(model, tokenizer, module, layer, [requests[i] for i in missing], prefixes, hp)
         for i, value in zip(missing, fresh):
             save_atomic(vars(value), paths[i])
             found[i] = value

@@ -210,27 +210,28 @@ def format_label_mask(tokenizer, ids, labels, last: int | None = None) -> str:
                       "label:  " + " ".join(m.rjust(w) for m, w in zip(marks, width))])
 
 
-def ended_answers(rows, role: str = "rephrase", k: int = 3) -> list[str]:
-    """Up to ``k`` generated answers (generation rows) that pass the prefix verdict but fail the
-    exact one: the right answer, followed by more text."""
-    out = []
-    for row in rows:
-        for probe in row["probes"]:
-            if probe["role"] == role and probe.get("prefix") and not probe.get("exact") and len(out) < k:
-                out.append(f"{probe['prompt']!r} -> {probe['text']!r}")
-    return out
-
-
-def text_after_answer(rows, role: str = "rephrase") -> dict[str, int]:
-    """Generated answers (generation rows) that pass the prefix verdict but fail the exact one,
-    by what follows the target: the target again ("repeats the answer") or anything else."""
-    from .evaluate.verdicts import words
-
-    counts = {"repeats the answer": 0, "other text": 0}
+def right_then_more(rows, role: str = "rephrase"):
+    """The probes of generation rows that pass the prefix verdict but fail the exact one: the
+    right answer, followed by more text."""
     for row in rows:
         for probe in row["probes"]:
             if probe["role"] == role and probe.get("prefix") and not probe.get("exact"):
-                said, target = [w.norm for w in words(probe["text"])], [w.norm for w in words(probe["target"])]
-                again = any(said[i:i + len(target)] == target for i in range(len(target), len(said) - len(target) + 1))
-                counts["repeats the answer" if target and again else "other text"] += 1
+                yield probe
+
+
+def ended_answers(rows, role: str = "rephrase", k: int = 3) -> list[str]:
+    """Up to ``k`` of :func:`right_then_more`'s answers, with their prompts."""
+    return [f"{p['prompt']!r} -> {p['text']!r}" for p in right_then_more(rows, role)][:k]
+
+
+def text_after_answer(rows, role: str = "rephrase") -> dict[str, int]:
+    """:func:`right_then_more`'s answers by what follows the target: the target again
+    ("repeats the answer") or anything else."""
+    from .evaluate.verdicts import words
+
+    counts = {"repeats the answer": 0, "other text": 0}
+    for probe in right_then_more(rows, role):
+        said, target = [w.norm for w in words(probe["text"])], [w.norm for w in words(probe["target"])]
+        again = any(said[i:i + len(target)] == target for i in range(len(target), len(said) - len(target) + 1))
+        counts["repeats the answer" if target and again else "other text"] += 1
     return counts

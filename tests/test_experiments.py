@@ -222,3 +222,15 @@ def test_make_editor_reads_the_models_file_under_the_budget(tmp_path, monkeypatc
     assert experiments.make_editor("ROME", "ci").hparams.layer is None  # the default model: depth fraction
     note = experiments.hparams_note(["ROME", "FT-M"], cfg.model_name)
     assert "ROME (data/hparams/ROME/Llama-2-7b-hf.yaml)" in note and "depth fraction): FT-M" in note
+
+
+def test_right_answers_followed_by_more_text_are_listed_and_counted():
+    probes = [dict(role="rephrase", prefix=1.0, exact=0.0, prompt="p", text=" Athens Athens", target="Athens"),
+              dict(role="rephrase", prefix=1.0, exact=0.0, prompt="q", text=" Athens, Greece", target="Athens"),
+              dict(role="rephrase", prefix=1.0, exact=1.0, prompt="r", text=" Athens", target="Athens"),
+              dict(role="rewrite", prefix=1.0, exact=0.0, prompt="s", text=" Rome Rome", target="Rome")]
+    rows = [{"probes": probes}]
+    assert analysis.ended_answers(rows) == ["'p' -> ' Athens Athens'", "'q' -> ' Athens, Greece'"]
+    assert analysis.ended_answers(rows, k=1) == ["'p' -> ' Athens Athens'"]
+    assert analysis.text_after_answer(rows) == {"repeats the answer": 1, "other text": 1}
+    assert analysis.text_after_answer(rows, role="rewrite") == {"repeats the answer": 1, "other text": 0}

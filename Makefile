@@ -34,26 +34,34 @@ nbval: install
 
 ## make figures: every notebook in paper mode into build/notebooks; writes figures/ and results/
 ##   MODEL=<HF id or folder> runs the workbook on another model (outputs in figures/<model>/, results/<model>/);
-##   DEVICE_MAP=auto places it with accelerate, DTYPE=bfloat16 sets its dtype; MODE=ci for a quick pass
+##   DEVICE_MAP=auto places it with accelerate, DTYPE=bfloat16 sets its dtype; MODE=ci for a quick pass;
+##   PARAMS passes more papermill options to every notebook, e.g. PARAMS='-y "editor_names: [FT-M, ROME]"'
+##   (a notebook without that parameter ignores it)
 MODE ?= paper
 MODEL ?=
 DEVICE_MAP ?=
 DTYPE ?= float32
-FIGURE_PARAMS := -p mode $(MODE) -p dtype $(DTYPE) $(if $(MODEL),-p model_name $(MODEL)) $(if $(DEVICE_MAP),-p device_map $(DEVICE_MAP))
+PARAMS ?=
+FIGURE_PARAMS := -p mode $(MODE) -p dtype $(DTYPE) $(if $(MODEL),-p model_name $(MODEL)) $(if $(DEVICE_MAP),-p device_map $(DEVICE_MAP)) $(PARAMS)
 figures: install
 	mkdir -p $(BUILD)/notebooks$(if $(MODEL),-$(notdir $(MODEL)))
 	for nb in $(NOTEBOOKS); do \
 		EDITNB_MODE=$(MODE) $(BIN)/papermill --cwd notebooks --no-progress-bar \
 			$$nb $(BUILD)/notebooks$(if $(MODEL),-$(notdir $(MODEL)))/$$(basename $$nb) $(FIGURE_PARAMS) || exit 1; \
 	done
+	# a paper run of the default model: the committed notebooks show its outputs (editnb/publish.py)
+	$(if $(and $(filter paper,$(MODE)),$(if $(MODEL),,1)),$(BIN)/python -m editnb.publish $(BUILD)/notebooks $(NOTEBOOKS))
 
 ## make lab: JupyterLab on the notebooks
 lab: install
 	$(BIN)/jupyter lab notebooks
 
-## make notebooks: re-execute the committed notebooks in CI mode, storing the outputs nbval compares
+## make notebooks: re-execute in place, in CI mode, the committed notebooks that hold no paper run's
+##   outputs yet (those that do are rewritten by make figures only)
 notebooks: install
 	for nb in $(NOTEBOOKS); do \
+		if [ "$$($(BIN)/python -m editnb.publish --mode $$nb)" = paper ]; then \
+			echo "$$nb: keeps the outputs of the paper run (make figures rewrites them)"; continue; fi; \
 		EDITNB_MODE=ci $(BIN)/jupyter nbconvert --to notebook --execute --inplace \
 			--ExecutePreprocessor.timeout=1200 $$nb || exit 1; \
 	done

@@ -217,7 +217,7 @@ def serac_routing(editors: dict, model, tokenizer, requests, contexts=None) -> l
     """Where SERAC sends each request's probes in every context, its edit alone in memory: one
     row per (editor label, context, request) with the share of its in-scope probes (prompt and
     rephrasings) and of its locality probes routed to the counterfactual model."""
-    from .framing import CONTEXTS, in_context
+    from .framing import contexts_for, in_context
     from .tokenization import encode
 
     rows = []
@@ -226,7 +226,7 @@ def serac_routing(editors: dict, model, tokenizer, requests, contexts=None) -> l
             probes = [(True, p) for p in [r.prompt, *r.rephrase_prompts]] + [(False, p.prompt) for p in r.locality]
             with editor.apply(model, tokenizer, [r]) as edited:
                 serac = edited.module
-                for context in contexts or CONTEXTS:
+                for context in contexts or contexts_for(tokenizer):
                     routes = serac.route([serac.question(encode(tokenizer, *in_context(tokenizer, p, context))) for _, p in probes])
                     sent = [(scope, route is not None) for (scope, _), route in zip(probes, routes)]
                     share = lambda want: (sum(s for k, s in sent if k == want) / max(1, sum(k == want for k, _ in sent)))
@@ -237,11 +237,12 @@ def serac_routing(editors: dict, model, tokenizer, requests, contexts=None) -> l
 
 def context_rows(editors: dict, model, tokenizer, requests, mode: str, store: ResultStore | None = None) -> list[dict]:
     """Generation rows of each editor (``{label: editor}``) on ``requests`` asked in every context
-    of :data:`editnb.evaluate.CONTEXTS` (plain prompt, QA instruction, chat template): each edit is
-    made once and evaluated in all three.  Rows carry ``editor`` (the label) and ``context``."""
-    from .evaluate import CONTEXTS
+    the tokenizer has (plain prompt, QA instruction and, where it has a chat template, the chat
+    template): each edit is made once and evaluated in all of them.  Rows carry ``editor`` (the
+    label) and ``context``."""
+    from .framing import contexts_for
 
-    configs = [eval_config(mode, context=context) for context in CONTEXTS]
+    configs = [eval_config(mode, context=context) for context in contexts_for(tokenizer)]
     pres = [pre_edit(model, tokenizer, requests, c, store) for c in configs]
     rows = []
     for label, editor in editors.items():

@@ -23,6 +23,12 @@ QA_TEMPLATE = "Answer with a short phrase.\nQuestion: {prompt}\nAnswer:"
 _SLOT = "QUESTIONSLOT"  # stands for the question while a frame is rendered (plain ASCII: it survives tokenization)
 
 
+def contexts_for(tokenizer) -> tuple[str, ...]:
+    """The contexts ``tokenizer`` can frame a question in: a base model without a chat template
+    (Llama-2-7b-hf, GPT-J) has no "chat" context."""
+    return tuple(c for c in CONTEXTS if c != "chat" or getattr(tokenizer, "chat_template", None))
+
+
 def in_context(tokenizer, prompt: str, context: str) -> tuple[str, bool]:
     """The text the model reads for ``prompt``, and whether to add special tokens when encoding it."""
     if context == "plain":

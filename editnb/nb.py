@@ -77,8 +77,23 @@ def setup(seed: int = 0, mode: str | None = None, model_name: str | None = None)
     set_style()
     root = output_root(mode)
     sub = model_folder(model_name)
-    return NotebookConfig(seed=seed, mode=mode, figures_dir=root / "figures" / sub, results_dir=root / "results" / sub,
-                          model_name=model_name)
+    cfg = NotebookConfig(seed=seed, mode=mode, figures_dir=root / "figures" / sub, results_dir=root / "results" / sub,
+                         model_name=model_name)
+    print(banner(cfg))
+    return cfg
+
+
+def banner(cfg: NotebookConfig) -> str:
+    """One line at the top of every notebook's outputs: which run the numbers below belong to."""
+    if cfg.paper:
+        from .paths import repo_root
+
+        def shown(path: Path) -> str:
+            return str(path.relative_to(repo_root())) if path.is_relative_to(repo_root()) else str(path)
+
+        return f"paper mode: the numbers below are those of the run that wrote {shown(cfg.figures_dir)}/ and {shown(cfg.results_dir)}/"
+    return ("CI mode: a quick pass that checks the code (few requests, short trainings); its numbers are not the "
+            "paper results (`make figures` writes those)")
 
 
 def model_folder(model_name: str | None) -> str:

@@ -186,6 +186,23 @@ def comparison_text(c: Comparison) -> str:
     return "\n".join(lines)
 
 
+def outcome(c: Comparison) -> str:
+    """What one edit did, in counts read off the comparison: the rewrite's generated answer before
+    and after, how many rephrasings pass the prefix verdict before and after, how many locality
+    probes keep the unedited model's answer."""
+    def count(side, role, test):
+        probes = [a for a in side if a.role == role]
+        return f"{sum(map(test, probes))} of {len(probes)}"
+
+    rewrite = next(a for a in c.after if a.role == "rewrite")
+    first = next(a for a in c.before if a.role == "rewrite")
+    settings = ", ".join(f"{k}={v}" for k, v in c.hparams.items()) or "defaults"
+    return (f"{c.editor} ({settings}): the prompt's generated answer went from {first.generated!r} to {rewrite.generated!r} "
+            f"({_verdict(rewrite)}); rephrasings saying the new target first: {count(c.before, 'rephrase', lambda a: a.prefix)} "
+            f"before, {count(c.after, 'rephrase', lambda a: a.prefix)} after; locality probes answered as before: "
+            f"{count(c.after, 'locality', lambda a: bool(a.agrees))}.")
+
+
 STATIC_TEXT = ("[the edit playground: a widget app that needs a running kernel; section 1 above shows "
                "the same comparison as text]")
 

@@ -41,3 +41,13 @@ def assert_rows_equal(batched, reference):
                 assert a[key] == pytest.approx(b[key], rel=1e-4, abs=1e-6)
             else:
                 assert a[key] == b[key], (a["id"], a["protocol"], key)
+
+
+def snapshot(model):
+    """Every parameter, cloned: what ``restore`` must give back bit for bit."""
+    return {n: p.detach().clone() for n, p in model.named_parameters()}
+
+
+def assert_bit_identical(model, saved):
+    for name, p in model.named_parameters():
+        assert torch.equal(p, saved[name]), name

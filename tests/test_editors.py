@@ -16,15 +16,8 @@ from editnb.losses import masked_log_probs
 from editnb.models import tiny_model
 from editnb.tiny import build_tiny_encoder
 from editnb.tokenization import encode_prompt_target, teacher_forced_batch
+from tests.helpers import assert_bit_identical, snapshot
 
-
-def snapshot(model):
-    return {n: p.detach().clone() for n, p in model.named_parameters()}
-
-
-def assert_bit_identical(model, saved):
-    for name, p in model.named_parameters():
-        assert torch.equal(p, saved[name]), name
 
 
 @pytest.fixture

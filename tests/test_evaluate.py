@@ -125,6 +125,9 @@ def test_chat_context_needs_a_template(tiny_models):
         evaluate(model, tok, [request("Hi", "there")], config=EvalConfig(context="chat", progress=False))
     with pytest.raises(ValueError, match="context"):
         EvalConfig(context="few-shot")
+    from editnb.framing import contexts_for
+
+    assert contexts_for(tok) == ("plain", "qa")  # a base model's tokenizer: notebook 03 asks in two contexts
 
 
 def test_stop_strings_and_eos():

@@ -10,6 +10,7 @@ from editnb.data.embedded import load_embedded
 from editnb.editors import get_editor
 from editnb.editors.locate import covariance, keys, memit
 from editnb.models import tiny_model
+from tests.helpers import assert_bit_identical, snapshot
 
 SMALL = dict(stats_corpus="model", stats_tokens=512, contexts_per_length=2, context_lengths=(4,), v_steps=12)
 
@@ -27,13 +28,6 @@ def cache(tmp_path_factory):
 def requests():
     return load_embedded("test", n=3)
 
-
-def snapshot(model):
-    return {n: p.detach().clone() for n, p in model.named_parameters()}
-
-
-def assert_bit_identical(model, saved):
-    assert all(torch.equal(p, saved[n]) for n, p in model.named_parameters())
 
 
 def layers_of(model, editor):

@@ -8,7 +8,8 @@ from editnb.models import tiny_model
 
 from editnb.editors.serac import SERAC, SERACOracle
 
-from .test_editors import assert_bit_identical, serac_parts, snapshot
+from .helpers import assert_bit_identical, snapshot
+from .test_editors import serac_parts
 
 
 def fact():
@@ -49,6 +50,20 @@ def test_an_edit_is_compared_before_and_after_and_restored_bit_for_bit():
     again = play.edit("FT-M", fact())  # no settings: the defaults again, not the last edit's
     assert again.hparams == playground.main_hparams("FT-M", "ci") != c.hparams
     play.restore()
+
+
+def test_the_outcome_of_an_edit_is_counted_from_its_comparison():
+    def answer(role, generated, prefix=False, exact=False, agrees=None):
+        return playground.Answer(role, "p", "t", 0.0, generated, prefix, exact, agrees, None if agrees is None else float(agrees))
+
+    before = [answer("rewrite", " Paris"), answer("rephrase", " Paris"), answer("rephrase", " Rome", True),
+              answer("locality", " Tokyo", agrees=True), answer("locality", " Kyoto", agrees=True)]
+    after = [answer("rewrite", " Rome", True, True), answer("rephrase", " Rome", True, True), answer("rephrase", " Rome", True),
+             answer("locality", " Tokyo", agrees=True), answer("locality", " Rome", agrees=False)]
+    c = playground.Comparison("FT-M", fact(), before, after, hparams={"lr": 0.05})
+    assert playground.outcome(c) == ("FT-M (lr=0.05): the prompt's generated answer went from ' Paris' to ' Rome' (exact); "
+                                     "rephrasings saying the new target first: 1 of 2 before, 2 of 2 after; "
+                                     "locality probes answered as before: 1 of 2.")
 
 
 @pytest.mark.parametrize("name", available())

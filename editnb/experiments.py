@@ -1,6 +1,8 @@
 """Experiment loops for the notebooks: edit, evaluate, restore; saved per request so runs resume."""
 from __future__ import annotations
 
+import os
+
 import dataclasses
 import random
 from pathlib import Path
@@ -114,19 +116,21 @@ def sequential_checkpoints(name: str, mode: str) -> tuple[int, ...]:
 
 def hparams_file(name: str, model_name: str | None = None) -> Path | None:
     """The per-model hyperparameter file of editor ``name``, as EasyEdit's ``hparams/<ALG>/<model>.yaml``:
-    ``data/hparams/<name>/<model>.yaml`` (``model``: the folder name of :func:`editnb.nb.model_folder`,
-    SmolLM2-135M-Instruct for the default model); None when there is none."""
+    ``<folder>/<name>/<model>.yaml`` (``model``: the folder name of :func:`editnb.nb.model_folder`,
+    SmolLM2-135M-Instruct for the default model), looked up first in the folder ``EDITNB_HPARAMS``
+    names (your own settings, laid out the same way), then in ``data/hparams``; None when there is none."""
     from .nb import model_folder
 
-    path = data_dir() / "hparams" / name / f"{model_folder(model_name) or SMOLLM2_NAME}.yaml"
-    return path if path.is_file() else None
+    folders = [Path(os.environ["EDITNB_HPARAMS"])] if os.environ.get("EDITNB_HPARAMS") else []
+    file = f"{model_folder(model_name) or SMOLLM2_NAME}.yaml"
+    return next((f / name / file for f in [*folders, data_dir() / "hparams"] if (f / name / file).is_file()), None)
 
 
 def hparams_note(names, model_name: str | None = None) -> str:
     """Which editors read a per-model file for ``model_name`` and which keep the defaults (tuned on
     SmolLM2-135M on the dev split, layers chosen by depth fraction): one line to print."""
     files = {name: hparams_file(name, model_name) for name in names}
-    found = [f"{n} ({f.relative_to(data_dir().parent)})" for n, f in files.items() if f]
+    found = [f"{n} ({f.relative_to(data_dir().parent) if f.is_relative_to(data_dir().parent) else f})" for n, f in files.items() if f]
     missing = [n for n, f in files.items() if not f]
     model = model_name or SMOLLM2_NAME
     return (f"hyperparameters for {model}: " + (f"from files: {', '.join(found)}; " if found else "")

@@ -278,7 +278,7 @@ def plot_histograms(samples: dict[str, list[int]], *, xlabel: str, title: str = 
     top = max((max(v) for v in samples.values() if v), default=1)
     bins = [b - 0.5 for b in range(top + 2)]
     for i, (label, values) in enumerate(samples.items()):
-        ax.hist(values, bins=bins, alpha=0.55, color=f"C{i}", label=f"{label} (n={len(values)})")
+        ax.hist(values, bins=bins, alpha=0.55, color=_color(label, i), label=f"{label} (n={len(values)})")
     ax.set_xlabel(xlabel)
     ax.set_ylabel("probes")
     ax.set_title(title)

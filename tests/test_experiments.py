@@ -224,6 +224,19 @@ def test_make_editor_reads_the_models_file_under_the_budget(tmp_path, monkeypatc
     assert "ROME (data/hparams/ROME/Llama-2-7b-hf.yaml)" in note and "depth fraction): FT-M" in note
 
 
+def test_your_own_hparams_folder_is_read_before_the_shipped_one(tmp_path, monkeypatch):
+    (tmp_path / "ROME").mkdir()
+    (tmp_path / "ROME" / "Llama-2-7b-hf.yaml").write_text("layer: 7\n")
+    monkeypatch.setenv("EDITNB_HPARAMS", str(tmp_path))
+    assert experiments.hparams_file("ROME", "meta-llama/Llama-2-7b-hf") == tmp_path / "ROME" / "Llama-2-7b-hf.yaml"
+    assert experiments.make_editor("ROME", "ci").hparams.layer is None  # no file of its own for the default model
+    from editnb import nb
+
+    assert experiments.make_editor("ROME", nb.setup(mode="ci", model_name="Llama-2-7b-hf")).hparams.layer == 7
+    assert experiments.hparams_file("MEMIT", "Llama-2-7b-hf").parent.parent.name == "hparams"  # the shipped one still serves
+    assert str(tmp_path) in experiments.hparams_note(["ROME"], "Llama-2-7b-hf")
+
+
 def test_right_answers_followed_by_more_text_are_listed_and_counted():
     probes = [dict(role="rephrase", prefix=1.0, exact=0.0, prompt="p", text=" Athens Athens", target="Athens"),
               dict(role="rephrase", prefix=1.0, exact=0.0, prompt="q", text=" Athens, Greece", target="Athens"),

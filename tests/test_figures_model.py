@@ -9,7 +9,6 @@ import json
 import os
 import shutil
 import subprocess
-from pathlib import Path
 
 import pytest
 
@@ -46,4 +45,3 @@ def test_make_figures_on_a_local_model_runs_every_notebook_into_its_own_folder(t
     rows = json.loads((tmp_path / "out" / "results" / "tiny-llama" / "03_rows.json").read_text())
     assert sorted({r["editor"] for r in rows}) == sorted(EDITORS)
     assert {r["context"] for r in rows} == {"plain"} and not list((tmp_path / "out" / "figures").glob("*.png"))
-    assert not Path(repo_root() / "build" / "notebooks-tiny-llama").exists()

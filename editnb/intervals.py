@@ -8,12 +8,6 @@ from dataclasses import dataclass
 from statistics import NormalDist
 
 
-# A percentile bootstrap over fewer requests than this is too narrow to print (four equal
-# differences give [0, 0]): the mean is shown with "no interval" instead; Wilson intervals of
-# proportions are valid at any n and always shown.
-MIN_BOOTSTRAP_N = 10
-
-
 def _z(level: float) -> float:
     return NormalDist().inv_cdf(0.5 + level / 2)
 
@@ -53,8 +47,6 @@ class Estimate:
     def __format__(self, spec: str) -> str:
         if self.mean is None:
             return "-"
-        if self.method == "bootstrap" and self.n < MIN_BOOTSTRAP_N:
-            return f"{self.mean:.3f} [no interval, n<{MIN_BOOTSTRAP_N}]"
         return f"{self.mean:.3f} [{self.lo:.2f}, {self.hi:.2f}]"
 
 
@@ -103,8 +95,6 @@ class PairedDifference:
         return (self.lo > 0 or self.hi < 0) and self.p < 0.05
 
     def __format__(self, spec: str) -> str:
-        if self.n < MIN_BOOTSTRAP_N:
-            return f"{self.diff:+.3f} [no interval, n<{MIN_BOOTSTRAP_N}]"
         return f"{self.diff:+.3f} [{self.lo:+.2f}, {self.hi:+.2f}]"
 
 

@@ -1,9 +1,8 @@
 """Experiment loops for the notebooks: edit, evaluate, restore; saved per request so runs resume."""
 from __future__ import annotations
 
-import os
-
 import dataclasses
+import os
 import random
 from pathlib import Path
 

@@ -235,3 +235,27 @@ def text_after_answer(rows, role: str = "rephrase") -> dict[str, int]:
         again = any(said[i:i + len(target)] == target for i in range(len(target), len(said) - len(target) + 1))
         counts["repeats the answer" if target and again else "other text"] += 1
     return counts
+
+
+def unscored(rows, requests, by=("editor", "protocol")) -> dict:
+    """The groups of ``rows`` (by the keys ``by``) that do not hold exactly one row per request,
+    with the number of rows each holds: empty when every request was scored once in every group.
+    Notebooks assert it in either mode, where the numbers themselves depend on the mode."""
+    want = sorted(r.id for r in requests)
+    groups = defaultdict(list)
+    for r in rows:
+        groups[tuple(r.get(k) for k in by)].append(r["id"])
+    return {key: len(ids) for key, ids in groups.items() if sorted(ids) != want}
+
+
+def verdict_order_violations(rows, roles=("rewrite", "rephrase")) -> list[tuple]:
+    """(id, editor, role) of generated answers scored against the order of the verdicts: an exact
+    answer is also a prefix answer, and a prefix answer also contains the target, so per request
+    ``exact <= prefix <= contains`` (rephrases: the shares of a request's rephrases)."""
+    bad = []
+    for r in rows:
+        for role in roles:
+            values = [r.get(f"{role}_{v}") for v in ("exact", "prefix", "contains")]
+            if None not in values and not values[0] <= values[1] <= values[2]:
+                bad.append((r["id"], r.get("editor"), role))
+    return bad

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from itertools import combinations
 
-from .intervals import Estimate, PairedDifference, estimate, paired_bootstrap
+from .intervals import Estimate, PairedDifference, estimate, format_p, paired_bootstrap
 
 
 # One factor changes between consecutive steps (after Yang et al., ACL 2025, "The Mirage of Model
@@ -109,11 +109,14 @@ def editor_differences(rows, key: str = "rewrite_prefix", protocol: str = "autor
 
 
 def format_paired(table: list[dict]) -> str:
-    lines = [f"{'editor':7} {'probe':9} {'verdict':7} {'teacher-forced':>22} {'generation':>22} {'difference (paired)':>24}  n    p"]
+    e = max([len("editor")] + [len(t["editor"]) for t in table])
+    w = max([22] + [len(format(t[k])) for t in table for k in ("teacher_forced", "generation", "difference")])
+    lines = [f"{'editor':{e}} {'probe':9} {'verdict':7} {'teacher-forced':>{w}} {'generation':>{w}} {'difference (paired)':>{w}}    n       p"]
     for t in table:
         d: PairedDifference = t["difference"]
-        lines.append(f"{t['editor']:7} {t['role']:9} {t['verdict']:7} {format(t['teacher_forced']):>22} "
-                     f"{format(t['generation']):>22} {format(d):>24} {d.n:3} {d.p:5.3f}" + (" *" if d.significant else ""))
+        p = "<0.001" if d.p < 0.001 else f"{d.p:.3f}"
+        lines.append(f"{t['editor']:{e}} {t['role']:9} {t['verdict']:7} {format(t['teacher_forced']):>{w}} "
+                     f"{format(t['generation']):>{w}} {format(d):>{w}} {d.n:4} {p:>7}" + (" *" if d.significant else ""))
     return "\n".join(lines + ["p: exact sign test; * the 95% interval excludes 0 and p < 0.05"])
 
 
@@ -121,7 +124,7 @@ def format_editor_differences(table: list[dict]) -> str:
     lines = []
     for t in table:
         d = t["difference"]
-        lines.append(f"{t['b']} - {t['a']} ({t['key']}, {t['protocol']}): {d}  n={d.n} p={d.p:.3f}"
+        lines.append(f"{t['b']} - {t['a']} ({t['key']}, {t['protocol']}): {d}  n={d.n} {format_p(d.p)}"
                      + (" *" if d.significant else ""))
     return "\n".join(lines)
 
@@ -195,7 +198,7 @@ def format_context_differences(rows, key: str = "rewrite_prefix", base: str = "p
                 continue
             other = {r["id"]: r.get(key) for r in rows if r["editor"] == editor and r.get("context") == context}
             d = paired_bootstrap(ref, other)
-            lines.append(f"{editor} {context} - {base} ({key}): {d}  n={d.n} p={d.p:.3f}" + (" *" if d.significant else ""))
+            lines.append(f"{editor} {context} - {base} ({key}): {d}  n={d.n} {format_p(d.p)}" + (" *" if d.significant else ""))
     return "\n".join(lines + ["* the 95% interval excludes 0 and the sign test gives p < 0.05"])
 
 
@@ -212,7 +215,7 @@ def conclusions(gaps: list[dict]) -> str:
         else:
             verdict = "not distinguishable from teacher-forced token accuracy at this n"
         lines.append(f"{t['editor']} {t['role']}: generation ({t['verdict']} verdict) {format(t['generation'])} is {verdict} "
-                     f"({format(t['teacher_forced'])}); paired difference {d}, n={d.n}, sign test p={d.p:.3f}.")
+                     f"({format(t['teacher_forced'])}); paired difference {d}, n={d.n}, sign test {format_p(d.p)}.")
     return "\n".join(lines)
 
 

@@ -8,6 +8,35 @@ from dataclasses import dataclass
 from statistics import NormalDist
 
 
+# A percentile bootstrap over fewer requests than this is too narrow to print (four equal
+# differences give [0, 0]): the mean is shown with "no interval" instead; Wilson intervals of
+# proportions are valid at any n and always shown.
+MIN_BOOTSTRAP_N = 10
+
+
+def _lower(lo: float, mean: float) -> float:
+    """An interval's lower end to 2 decimals: the nearest, unless that would print above the
+    mean (0.9952 under a mean of 0.998 prints 0.99, not 1.00)."""
+    r = round(lo, 2)
+    return r if r <= mean + 1e-12 else math.floor(lo * 100 + 1e-9) / 100
+
+
+def _upper(hi: float, mean: float) -> float:
+    """An interval's upper end to 2 decimals: the nearest, unless that would print below the mean."""
+    r = round(hi, 2)
+    return r if r >= mean - 1e-12 else math.ceil(hi * 100 - 1e-9) / 100
+
+
+def _signed(x: float) -> str:
+    """A signed bound; one below zero that rounds to zero prints as -0.00 (it still excludes 0)."""
+    return "-0.00" if x == 0 and math.copysign(1, x) < 0 else f"{x:+.2f}"
+
+
+def format_p(p: float) -> str:
+    """A p-value as printed: ``p<0.001`` below that, else three decimals (never ``p=0.000``)."""
+    return "p<0.001" if p < 0.001 else f"p={p:.3f}"
+
+
 def _z(level: float) -> float:
     return NormalDist().inv_cdf(0.5 + level / 2)
 
@@ -47,7 +76,9 @@ class Estimate:
     def __format__(self, spec: str) -> str:
         if self.mean is None:
             return "-"
-        return f"{self.mean:.3f} [{self.lo:.2f}, {self.hi:.2f}]"
+        if self.method == "bootstrap" and self.n < MIN_BOOTSTRAP_N:
+            return f"{self.mean:.3f} [no interval, n<{MIN_BOOTSTRAP_N}]"
+        return f"{self.mean:.3f} [{_lower(self.lo, self.mean):.2f}, {_upper(self.hi, self.mean):.2f}]"
 
 
 def estimate(values, level: float = 0.95, *, proportion: bool = True) -> Estimate:
@@ -95,7 +126,9 @@ class PairedDifference:
         return (self.lo > 0 or self.hi < 0) and self.p < 0.05
 
     def __format__(self, spec: str) -> str:
-        return f"{self.diff:+.3f} [{self.lo:+.2f}, {self.hi:+.2f}]"
+        if self.n < MIN_BOOTSTRAP_N:
+            return f"{self.diff:+.3f} [no interval, n<{MIN_BOOTSTRAP_N}]"
+        return f"{self.diff:+.3f} [{_signed(_lower(self.lo, self.diff))}, {_signed(_upper(self.hi, self.diff))}]"
 
 
 def paired_bootstrap(a: dict, b: dict, *, n_boot: int = 2000, level: float = 0.95, seed: int = 0) -> PairedDifference:

@@ -73,3 +73,25 @@ def test_differences_get_a_bootstrap_interval_not_wilson():
     rows = [{"g": "a", "portability_delta": v} for v in (0, 1, -1, 0)]
     assert analysis.estimate_table(rows, ("portability_delta",), ("g",))[("a",)]["portability_delta"].lo < 0
 
+
+def test_a_bootstrap_over_few_requests_prints_no_interval_while_wilson_always_does():
+    few = paired_bootstrap({i: 1.0 for i in range(4)}, {i: 1.0 for i in range(4)})
+    assert (few.lo, few.hi) == (0.0, 0.0)  # what a percentile bootstrap gives: not a 95% interval
+    assert f"{few}" == "+0.000 [no interval, n<10]"
+    assert f"{paired_bootstrap({i: 0.0 for i in range(12)}, {i: float(i % 2) for i in range(12)})}".startswith("+0.500 [+0.")
+    assert f"{estimate([0.5, 1.0, 0.25, 1.0])}" == "0.688 [no interval, n<10]"
+    assert f"{estimate([0.5, 1.0, 0.25, 1.0] * 3)}".startswith("0.688 [0.")
+    assert f"{estimate([1, 1, 1, 1])}" == "1.000 [0.51, 1.00]"  # Wilson: valid at any n
+
+
+def test_printed_bounds_are_the_nearest_unless_they_would_exclude_the_mean():
+    from editnb.intervals import Estimate, PairedDifference, format_p
+
+    assert f"{Estimate(0.998, 0.9952, 1.0, 252, 'bootstrap')}" == "0.998 [0.99, 1.00]"  # not [1.00, 1.00]
+    assert f"{Estimate(0.952, 0.918, 0.973, 252, 'wilson')}" == "0.952 [0.92, 0.97]"  # nearest
+    assert f"{Estimate(0.29, 0.29, 0.31, 252, 'bootstrap')}" == "0.290 [0.29, 0.31]"
+    assert f"{Estimate(0.004, 0.0, 0.0062, 252, 'bootstrap')}" == "0.004 [0.00, 0.01]"
+    assert f"{PairedDifference(-0.004, -0.0151, -0.0001, 252, 0.5)}" == "-0.004 [-0.02, -0.00]"
+    assert f"{PairedDifference(-0.004, -0.0051, 0.0001, 252, 0.5)}" == "-0.004 [-0.01, +0.00]"
+    assert f"{PairedDifference(0.002, 0.0026, 0.01, 252, 0.5)}" == "+0.002 [+0.00, +0.01]"  # 0.0026 would print above the mean
+    assert (format_p(0.0004), format_p(0.0071), format_p(1.0)) == ("p<0.001", "p=0.007", "p=1.000")

@@ -75,15 +75,25 @@ def test_mode_is_printed_for_the_makefile(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("path", sorted((repo_root() / "notebooks").glob("[0-9][0-9]_*.ipynb")), ids=lambda p: p.name[:2])
-def test_a_committed_notebook_that_names_its_run_names_the_right_one(path):
-    """A notebook published from a paper run says so in its first output line; a line naming the
-    mode (printed by nb.setup since publishing exists) always agrees with the notebook's metadata.
-    Notebooks last executed in CI mode before that line existed carry none."""
+def test_each_committed_notebook_says_which_run_its_numbers_are_from(path):
     nb = json.loads(path.read_text(encoding="utf-8"))
     printed = ["".join(o.get("text", [])) for c in nb["cells"] if c["cell_type"] == "code" for o in c.get("outputs", [])]
     banners = [line for text in printed for line in text.splitlines() if line.startswith(("paper mode:", "CI mode:"))]
-    assert len(banners) <= 1, f"{path.name}: {len(banners)} mode lines in the outputs (nb.setup prints one)"
-    if outputs_mode(nb) == "paper":
-        assert banners and banners[0].startswith("paper mode:"), path.name
-    for line in banners:
-        assert line.startswith({"paper": "paper mode:", "ci": "CI mode:"}[outputs_mode(nb)]), path.name
+    assert len(banners) == 1, f"{path.name}: {len(banners)} mode lines in the outputs (nb.setup prints one)"
+    assert banners[0].startswith({"paper": "paper mode:", "ci": "CI mode:"}[outputs_mode(nb)])
+
+
+def test_a_checked_cell_that_prints_otherwise_in_paper_mode_is_not_published(tmp_path):
+    committed, run = committed_and_run(tmp_path)
+    nb = json.loads(committed.read_text())
+    nb["cells"][2]["source"] = "# NBVAL_CHECK_OUTPUT\nprint(cfg.mode)"
+    committed.write_text(json.dumps(nb))
+    nb = json.loads(run.read_text())
+    nb["cells"][3]["source"] = "# NBVAL_CHECK_OUTPUT\nprint(cfg.mode)"
+    run.write_text(json.dumps(nb))
+    with pytest.raises(ValueError, match="code cell 1 is checked by nbval but prints otherwise"):
+        publish(run, committed)
+    nb["cells"][3]["outputs"][0]["text"] = "ci\n"  # the same text: published
+    run.write_text(json.dumps(nb))
+    publish(run, committed)
+    assert outputs_mode(json.loads(committed.read_text())) == "paper"

@@ -251,7 +251,9 @@ def unscored(rows, requests, by=("editor", "protocol")) -> dict:
 def verdict_order_violations(rows, roles=("rewrite", "rephrase")) -> list[tuple]:
     """(id, editor, role) of generated answers scored against the order of the verdicts: an exact
     answer is also a prefix answer, and a prefix answer also contains the target, so per request
-    ``exact <= prefix <= contains`` (rephrases: the shares of a request's rephrases)."""
+    ``exact <= prefix <= contains`` (rephrases: the shares of a request's rephrases). ``verdicts``
+    builds prefix on contains, so what this checks beyond it is exact <= prefix and that the rows
+    carry each answer's verdicts together through batching, caching and averaging."""
     bad = []
     for r in rows:
         for role in roles:

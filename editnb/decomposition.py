@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from itertools import combinations
 
-from .intervals import Estimate, PairedDifference, estimate, format_p, paired_bootstrap
+from .intervals import Estimate, PairedDifference, estimate, format_p, p_value, paired_bootstrap
 
 
 # One factor changes between consecutive steps (after Yang et al., ACL 2025, "The Mirage of Model
@@ -114,9 +114,8 @@ def format_paired(table: list[dict]) -> str:
     lines = [f"{'editor':{e}} {'probe':9} {'verdict':7} {'teacher-forced':>{w}} {'generation':>{w}} {'difference (paired)':>{w}}    n       p"]
     for t in table:
         d: PairedDifference = t["difference"]
-        p = "<0.001" if d.p < 0.001 else f"{d.p:.3f}"
         lines.append(f"{t['editor']:{e}} {t['role']:9} {t['verdict']:7} {format(t['teacher_forced']):>{w}} "
-                     f"{format(t['generation']):>{w}} {format(d):>{w}} {d.n:4} {p:>7}" + (" *" if d.significant else ""))
+                     f"{format(t['generation']):>{w}} {format(d):>{w}} {d.n:4} {p_value(d.p):>7}" + (" *" if d.significant else ""))
     return "\n".join(lines + ["p: exact sign test; * the 95% interval excludes 0 and p < 0.05"])
 
 

@@ -27,14 +27,15 @@ def _upper(hi: float, mean: float) -> float:
     return r if r >= mean - 1e-12 else math.ceil(hi * 100 - 1e-9) / 100
 
 
-def _signed(x: float) -> str:
-    """A signed bound; one below zero that rounds to zero prints as -0.00 (it still excludes 0)."""
-    return "-0.00" if x == 0 and math.copysign(1, x) < 0 else f"{x:+.2f}"
+def p_value(p: float) -> str:
+    """A p-value for a table column: ``<0.001`` below that, else three decimals (never ``0.000``)."""
+    return "<0.001" if p < 0.001 else f"{p:.3f}"
 
 
 def format_p(p: float) -> str:
-    """A p-value as printed: ``p<0.001`` below that, else three decimals (never ``p=0.000``)."""
-    return "p<0.001" if p < 0.001 else f"p={p:.3f}"
+    """A p-value in a sentence: ``p<0.001`` or ``p=0.007``."""
+    value = p_value(p)
+    return f"p{value}" if value.startswith("<") else f"p={value}"
 
 
 def _z(level: float) -> float:
@@ -128,7 +129,8 @@ class PairedDifference:
     def __format__(self, spec: str) -> str:
         if self.n < MIN_BOOTSTRAP_N:
             return f"{self.diff:+.3f} [no interval, n<{MIN_BOOTSTRAP_N}]"
-        return f"{self.diff:+.3f} [{_signed(_lower(self.lo, self.diff))}, {_signed(_upper(self.hi, self.diff))}]"
+        # a bound below zero that rounds to zero prints as -0.00 (Python keeps the sign of -0.0)
+        return f"{self.diff:+.3f} [{_lower(self.lo, self.diff):+.2f}, {_upper(self.hi, self.diff):+.2f}]"
 
 
 def paired_bootstrap(a: dict, b: dict, *, n_boot: int = 2000, level: float = 0.95, seed: int = 0) -> PairedDifference:

@@ -299,11 +299,33 @@ def sequential_curve(editor, model, tokenizer, requests, checkpoints, *, config,
 
 
 def sequential_curves(editor, model, tokenizer, orders, checkpoints, *, config, pre=None,
-                      evaluate_at_most: int | None = None, protocols=PROTOCOLS) -> list[dict]:
+                      evaluate_at_most: int | None = None, protocols=PROTOCOLS, store: ResultStore | None = None) -> list[dict]:
     """:func:`sequential_curve` once per order of the edits (from :func:`orderings`); rows carry
     ``ordering``, the order's index.  An editor with ``apply_streams`` runs the orders side by
     side (one stream each, evaluated in shared batches; ``tests/test_each.py`` checks it against
-    the orders one after another)."""
+    the orders one after another).
+
+    With a ``store``, the editor's rows over all the orders are saved atomically once they are
+    complete, under a key of (editor, hyperparameters, model, every order's requests with their
+    content, checkpoints, evaluation config, protocols, ``ROWS_VERSION``): a paper run that
+    was interrupted redoes at most the editor it was in."""
+    key = None
+    if store is not None:
+        key = result_key("sequential", editor.name, editor.hparams.to_dict(), model_name(model),
+                         [[r.to_dict() for r in order] for order in orders], sorted(checkpoints), config.to_dict(),
+                         evaluate_at_most, list(protocols), ROWS_VERSION)
+        saved = store.get(key)
+        if saved is not None:
+            return saved
+    rows = _curves(editor, model, tokenizer, orders, checkpoints, config=config, pre=pre,
+                   evaluate_at_most=evaluate_at_most, protocols=protocols)
+    if store is not None:
+        store.put(key, rows)
+        rows = store.get(key)  # the rows as a later run reads them back (JSON), so both runs print the same
+    return rows
+
+
+def _curves(editor, model, tokenizer, orders, checkpoints, *, config, pre, evaluate_at_most, protocols) -> list[dict]:
     if type(editor).apply_streams is Editor.apply_streams:
         return [dict(row, ordering=i) for i, order in enumerate(orders)
                 for row in sequential_curve(editor, model, tokenizer, order, checkpoints, config=config, pre=pre,

@@ -247,3 +247,27 @@ def test_right_answers_followed_by_more_text_are_listed_and_counted():
     assert analysis.ended_answers(rows, k=1) == ["'p' -> ' Athens Athens'"]
     assert analysis.text_after_answer(rows) == {"repeats the answer": 1, "other text": 1}
     assert analysis.text_after_answer(rows, role="rewrite") == {"repeats the answer": 1, "other text": 0}
+
+
+def test_sequential_curves_are_saved_per_editor_and_read_back_without_editing(tmp_path, monkeypatch, tiny_models):
+    model, tok = tiny_models["llama"]
+    requests = load_embedded("test", n=3)
+    orders = experiments.orderings(requests, 2, seed=0)
+    pre = pre_edit(model, tok, requests, CONFIG)
+    editor = get_editor("FT-M", steps=2)
+    store = results.ResultStore(tmp_path)
+    args = dict(config=CONFIG, pre=pre, protocols=("autoregressive",), store=store)
+    first = experiments.sequential_curves(editor, model, tok, orders, (1, 2), **args)
+    assert len(list(tmp_path.glob("*.json"))) == 1 and {(r["ordering"], r["n_edits"]) for r in first} == {(0, 1), (0, 2), (1, 1), (1, 2)}
+
+    def no_edits(*a, **k):
+        raise AssertionError("a saved sequential curve was edited again")
+
+    monkeypatch.setattr(editor, "apply", no_edits)
+    monkeypatch.setattr(editor, "apply_streams", no_edits)
+    assert experiments.sequential_curves(editor, model, tok, orders, (1, 2), **args) == first
+    with pytest.raises(AssertionError, match="edited again"):  # other checkpoints: another key, edited afresh
+        experiments.sequential_curves(editor, model, tok, orders, (1, 3), **args)
+    with pytest.raises(AssertionError, match="edited again"):  # a reworded request: another key
+        reworded = [[replace(r, target_new=r.target_new + " x") if i == 0 else r for i, r in enumerate(o)] for o in orders]
+        experiments.sequential_curves(editor, model, tok, reworded, (1, 2), **args)

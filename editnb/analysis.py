@@ -111,6 +111,27 @@ def locality_estimates(rows, by=("editor",)) -> dict:
     return out
 
 
+def kind_differences(rows, protocol: str = "autoregressive", a: str = "neighborhood", b: str = "unrelated") -> dict:
+    """Per editor, agreement with the unedited model on ``b`` probes minus ``a`` probes (each
+    request's mean over its probes of that kind), paired over the requests that have both: a
+    positive difference means the edit disturbed the ``a`` facts more."""
+    from .intervals import paired_bootstrap
+
+    out = {}
+    probes = [p for p in locality_probes(rows) if p["protocol"] == protocol and p.get("agreement") is not None]
+    for editor in dict.fromkeys(p["editor"] for p in probes):
+        per_kind = {}
+        for kind in (a, b):
+            by_id = defaultdict(list)
+            for p in probes:
+                if p["editor"] == editor and p.get("kind") == kind:
+                    by_id[p["id"]].append(p["agreement"])
+            per_kind[kind] = {i: sum(v) / len(v) for i, v in by_id.items()}
+        if any(i in per_kind[b] for i in per_kind[a]):
+            out[editor] = paired_bootstrap(per_kind[a], per_kind[b])
+    return out
+
+
 def locality_definitions(rows, by=("editor",)) -> dict:
     """The means of :func:`locality_estimates` with the number of probes (``n``), for tables and bars."""
     n_probes = defaultdict(int)
@@ -158,44 +179,59 @@ def first_divergence(rows) -> dict[str, list[int]]:
 def sequential_bands(rows, metrics=("rewrite_acc", "locality")) -> dict:
     """Sequential-editing rows (with ``n_edits`` and ``ordering``) per editor, metric and number
     of edits: the mean over every evaluated row of every ordering, the lowest and highest
-    ordering mean (the band), and n (rows pooled over the orderings) and the number of orderings."""
+    ordering mean (the band), n (rows pooled over the orderings), the number of orderings, and
+    ``interval``: an :func:`estimate` over the distinct requests scored (each request's mean over
+    the orderings that scored it), so that a request scored in three orderings counts once."""
     per_order = summarize(rows, metrics, by=("editor", "n_edits", "ordering"))
     pooled = summarize(rows, metrics, by=("editor", "n_edits"))
     out = {}
     for (editor, n_edits), values in sorted(pooled.items(), key=lambda kv: (str(kv[0][0]), kv[0][1])):
+        mine = [(r.get("id", i), r) for i, r in enumerate(rows) if (r.get("editor"), r.get("n_edits")) == (editor, n_edits)]
         for m in metrics:
             means = [v[m] for (e, n, _), v in per_order.items() if (e, n) == (editor, n_edits) and v[m] is not None]
-            cell = out.setdefault((editor, m), {"n_edits": [], "mean": [], "low": [], "high": [], "n": [], "orderings": []})
+            by_request = defaultdict(list)
+            for request, r in mine:
+                if r.get(m) is not None:
+                    by_request[request].append(r[m])
+            interval = estimate([sum(v) / len(v) for v in by_request.values()])
+            cell = out.setdefault((editor, m), {"n_edits": [], "mean": [], "low": [], "high": [], "n": [], "orderings": [],
+                                                "interval": []})
             for key, value in (("n_edits", n_edits), ("mean", values[m]), ("low", min(means, default=None)),
-                               ("high", max(means, default=None)), ("n", values["n"]), ("orderings", len(means))):
+                               ("high", max(means, default=None)), ("n", values["n"]), ("orderings", len(means)),
+                               ("interval", interval)):
                 cell[key].append(value)
     return out
 
 
 def format_sequential(bands: dict) -> str:
-    """A text table of :func:`sequential_bands`: mean [lowest, highest ordering mean] and n."""
-    lines = [f"{'editor':>8} {'metric':>12} {'edits':>6} {'mean':>6}  {'range over orderings':>20} {'n':>4}"]
+    """A text table of :func:`sequential_bands`: the pooled mean, its 95% interval over the
+    distinct requests scored, the range of the ordering means, the rows and the requests."""
+    lines = [f"{'editor':>14} {'metric':>12} {'edits':>6} {'mean [95% over requests]':>26}  {'range over orderings':>20} "
+             f"{'rows':>5} {'requests':>8}"]
     for (editor, metric), cell in bands.items():
         for i, n_edits in enumerate(cell["n_edits"]):
-            mean_, low, high = cell["mean"][i], cell["low"][i], cell["high"][i]
+            mean_, low, high, interval = cell["mean"][i], cell["low"][i], cell["high"][i], cell["interval"][i]
             spread = f"[{low:.3f}, {high:.3f}] ({cell['orderings'][i]})" if low is not None else "-"
-            value = f"{mean_:.3f}" if mean_ is not None else "-"
-            lines.append(f"{editor:>8} {metric:>12} {n_edits:>6} {value:>6}  {spread:>20} {cell['n'][i]:>4}")
+            value = format(interval) if mean_ is not None else "-"
+            lines.append(f"{editor:>14} {metric:>12} {n_edits:>6} {value:>26}  {spread:>20} {cell['n'][i]:>5} {interval.n:>8}")
     return "\n".join(lines)
 
 
 def locality_findings(estimates: dict, bands: dict) -> str:
     """What notebook 04 found, as sentences printed from its tables: each editor's locality by
     teacher-forced and by generated-token agreement, and where sequential editing took each
-    editor's rewrite success (means over orderings; notebook 04 prints the intervals)."""
+    editor's generated rewrite success, from the first checkpoint to the editor's last (FT and
+    WISE stop earlier than the others: the sentence names the checkpoint), each with its 95%
+    interval over the distinct requests scored there and their number."""
     tf, gen = "teacher-forced agreement", "generated-token agreement"
     lines = [f"{editor}: locality {v[tf]} teacher-forced, {v[gen]} by generated tokens (n={v[gen].n} edits)"
              for (editor,), v in estimates.items() if editor != "unedited"]
     for (editor, metric), cell in bands.items():
         if metric == "rewrite_acc" and len(cell["n_edits"]) > 1 and None not in (cell["mean"][0], cell["mean"][-1]):
-            lines.append(f"sequential {editor}: generated rewrite success {cell['mean'][0]:.3f} after {cell['n_edits'][0]} edit(s), "
-                         f"{cell['mean'][-1]:.3f} after {cell['n_edits'][-1]} (n={cell['n'][-1]} rows, "
-                         f"{cell['orderings'][-1]} orderings)")
+            first, last = cell["interval"][0], cell["interval"][-1]
+            lines.append(f"sequential {editor}: generated rewrite success {first} after {cell['n_edits'][0]} edit(s) "
+                         f"(n={first.n} requests), {last} after {cell['n_edits'][-1]} (n={last.n} requests; "
+                         f"{cell['orderings'][-1]} orderings pooled)")
     return "\n".join(lines)
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from itertools import combinations
 
-from .intervals import Estimate, PairedDifference, estimate, format_p, p_value, paired_bootstrap
+from .intervals import MIN_BOOTSTRAP_N, Estimate, PairedDifference, estimate, format_p, p_value, paired_bootstrap
 
 
 # One factor changes between consecutive steps (after Yang et al., ACL 2025, "The Mirage of Model
@@ -125,7 +125,7 @@ def format_editor_differences(table: list[dict]) -> str:
         d = t["difference"]
         lines.append(f"{t['b']} - {t['a']} ({t['key']}, {t['protocol']}): {d}  n={d.n} {format_p(d.p)}"
                      + (" *" if d.significant else ""))
-    return "\n".join(lines)
+    return "\n".join(lines + ["* the 95% interval excludes 0 and p < 0.05; " + multiplicity_note(len(table))] if table else lines)
 
 
 VERDICT_TABLE = (("teacher_forced", "acc", "token accuracy"), ("teacher_forced", "exact_match", "all tokens"),
@@ -156,9 +156,10 @@ def format_verdict_table(table: list[dict], roles=("rewrite", "rephrase"), by: s
     return "\n".join("  ".join(x.ljust(w) for x, w in zip(line, widths)) for line in [head, *body])
 
 
-def step_examples(rows, before: str, after: str, k: int = 2) -> list[dict]:
+def step_examples(rows, before: str, after: str, k: int | None = 2) -> list[dict]:
     """Rewrite/rephrase probes that pass verdict ``before`` and fail ``after`` (both generation
-    verdicts, or ``exact_match`` for teacher forcing), to show what a step removes."""
+    verdicts, or ``exact_match`` for teacher forcing), to show what a step removes: at most
+    ``k`` per editor (``None``: every one, to count them)."""
     tf = {(r["editor"], r["id"]): r for r in rows if r["protocol"] == "teacher_forced"}
     cases = []
     for ar in (r for r in rows if r["protocol"] == "autoregressive"):
@@ -172,7 +173,7 @@ def step_examples(rows, before: str, after: str, k: int = 2) -> list[dict]:
     by_editor = {}
     for c in cases:
         by_editor.setdefault(c["editor"], [])
-        if len(by_editor[c["editor"]]) < k:
+        if k is None or len(by_editor[c["editor"]]) < k:
             by_editor[c["editor"]].append(c)
     return [c for cs in by_editor.values() for c in cs]
 
@@ -201,21 +202,36 @@ def format_context_differences(rows, key: str = "rewrite_prefix", base: str = "p
     return "\n".join(lines + ["* the 95% interval excludes 0 and the sign test gives p < 0.05"])
 
 
+def _reading(d: PairedDifference) -> str:
+    """What a paired difference supports, in words: a direction only when the interval excludes
+    zero and the sign test agrees; an interval that excludes zero alone is said to be unconfirmed."""
+    if d.significant:
+        return "lower than" if d.diff < 0 else "higher than"
+    if d.n >= MIN_BOOTSTRAP_N and (d.lo > 0 or d.hi < 0):
+        return "not confirmed as different (the interval excludes 0 but the sign test does not reject) from"
+    return "not distinguishable at this n from"
+
+
+def multiplicity_note(k: int) -> str:
+    """The caveat under a list of ``k`` uncorrected paired tests."""
+    return (f"{k} paired tests, not corrected for multiplicity: with no real differences, about "
+            f"{0.05 * k:.1f} would be starred at the 5% level by chance.")
+
+
 def conclusions(gaps: list[dict]) -> str:
-    """One sentence per editor and probe, from the paired table: whether generation (prefix and
-    exact verdicts) scores the edits lower than teacher-forced token accuracy (the number papers
-    report, which bundles the gold prefix, partial credit and the given length), and by how much.
-    The tests are not corrected for multiplicity: read a lone star among many with care."""
+    """One sentence per editor and probe, from the paired table.  The prefix verdict against
+    teacher-forced token accuracy (the number papers report, which bundles the gold prefix,
+    partial credit and the given length) is the protocol gap.  The exact verdict adds the stop
+    rule (nothing may follow the answer), so its line is said to be stricter scoring, not the
+    protocol alone (the decomposition separates the two).  Ends with the multiplicity caveat."""
     lines = []
     for t in gaps:
         d: PairedDifference = t["difference"]
-        if d.significant:
-            verdict = f"{'lower' if d.diff < 0 else 'higher'} than teacher-forced token accuracy"
-        else:
-            verdict = "not distinguishable from teacher-forced token accuracy at this n"
-        lines.append(f"{t['editor']} {t['role']}: generation ({t['verdict']} verdict) {format(t['generation'])} is {verdict} "
-                     f"({format(t['teacher_forced'])}); paired difference {d}, n={d.n}, sign test {format_p(d.p)}.")
-    return "\n".join(lines)
+        what = ("generation (prefix verdict)" if t["verdict"] == "prefix"
+                else f"generation scored by the {t['verdict']} verdict (protocol and stop rule together)")
+        lines.append(f"{t['editor']} {t['role']}: {what} {format(t['generation'])} is {_reading(d)} teacher-forced token "
+                     f"accuracy ({format(t['teacher_forced'])}); paired difference {d}, n={d.n}, sign test {format_p(d.p)}.")
+    return "\n".join(lines + [multiplicity_note(len(gaps))] if gaps else lines)
 
 
 def summary_markdown(rows, gaps, dec, *, title: str, lifelong: dict | None = None, other_table: str = "") -> str:

@@ -206,10 +206,13 @@ def known_facts(model, tokenizer, requests, n: int | None = None) -> list:
     return picked if n is None else picked[:n]
 
 
-def format_peaks(effects: dict, n_layers: int, position: str = "last subject token", top: int = 3) -> str:
-    """Per kind, the layers with the largest AIE at ``position`` (and their depth fraction)."""
+def format_peaks(effects: dict, n_layers: int, position: str = "last subject token", top: int = 3,
+                 n_facts: int | None = None) -> str:
+    """Per kind, the layers with the largest AIE at ``position`` (and their depth fraction),
+    averaged over ``n_facts`` facts when given (printed, since a peak over few facts is noisy)."""
     col = POSITIONS.index(position)
-    lines = [f"largest average indirect effect at the {position} ({n_layers} layers):"]
+    over = f", averaged over {n_facts} facts" if n_facts is not None else ""
+    lines = [f"largest average indirect effect at the {position} ({n_layers} layers{over}):"]
     for kind, table in effects.items():
         order = np.argsort(-np.nan_to_num(table[:, col], nan=-np.inf))[:top]
         lines.append(f"  {kind:6} " + ", ".join(f"layer {int(l)} ({l / n_layers:.2f} of depth) {table[l, col]:+.3f}"

@@ -20,3 +20,29 @@ def test_verdict_order_violations_finds_an_exact_answer_that_is_not_a_prefix_one
     assert analysis.verdict_order_violations([good, tf]) == []
     bad = dict(good, id="b", rephrase_exact=1.0)
     assert analysis.verdict_order_violations([good, bad]) == [("b", "E", "rephrase")]
+
+
+def test_locality_findings_give_each_sequential_end_its_interval_and_requests():
+    from editnb.intervals import estimate
+
+    rows = [{"editor": "E", "id": f"r{i}", "n_edits": n, "ordering": o, "rewrite_acc": float(n == 1 or i % 2 == 0)}
+            for n in (1, 50) for o in range(3) for i in range(min(n, 12))]
+    bands = analysis.sequential_bands(rows, ("rewrite_acc",))
+    cell = bands[("E", "rewrite_acc")]
+    assert [e.n for e in cell["interval"]] == [1, 12] and cell["n"] == [3, 36]  # r0 in three orderings counts once
+    tf = gen = "x"
+    estimates = {("E",): {"teacher-forced agreement": estimate([1.0] * 12), "generated-token agreement": estimate([0.5] * 12)}}
+    text = analysis.locality_findings(estimates, bands)
+    assert "after 1 edit(s) (n=1 requests)" in text and "0.500 [" in text and "after 50 (n=12 requests; 3 orderings pooled)" in text
+
+
+def test_kind_differences_pair_each_requests_unrelated_and_neighborhood_agreement():
+    def row(i, neighborhood, unrelated):
+        probes = [{"role": "locality", "kind": "neighborhood", "agreement": neighborhood},
+                  {"role": "locality", "kind": "unrelated", "agreement": unrelated}, {"role": "rewrite"}]
+        return {"id": f"r{i}", "editor": "E", "protocol": "autoregressive", "probes": probes}
+
+    rows = [row(i, 0.0 if i < 8 else 1.0, 1.0) for i in range(12)]
+    rows.append(dict(row(0, 1.0, 1.0), protocol="teacher_forced"))  # another protocol: not counted
+    d = analysis.kind_differences(rows)["E"]
+    assert d.n == 12 and abs(d.diff - 8 / 12) < 1e-9 and d.significant

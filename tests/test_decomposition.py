@@ -62,3 +62,24 @@ def test_a_missing_step_leaves_no_two_factor_change():
         r.pop("rewrite_first_L_prefix", None)
     steps = {s["step"]: s for s in decomposition.decomposition(rows)["E"]}
     assert "gen. first L, words" not in steps and steps["gen. prefix"]["change"] is None
+
+
+def test_conclusions_read_each_difference_as_far_as_it_goes():
+    from editnb.intervals import PairedDifference, estimate
+
+    def gap(editor, verdict, d):
+        return {"editor": editor, "role": "rewrite", "verdict": verdict, "teacher_forced": estimate([1.0] * 20),
+                "generation": estimate([0.0] * 20), "difference": d}
+
+    gaps = [gap("A", "prefix", PairedDifference(-0.5, -0.7, -0.3, 20, 0.001)),
+            gap("A", "exact", PairedDifference(-0.5, -0.7, -0.3, 20, 0.001)),
+            gap("B", "prefix", PairedDifference(-0.01, -0.02, -0.001, 252, 0.062)),  # interval only
+            gap("C", "prefix", PairedDifference(0.0, -0.1, 0.1, 20, 1.0))]
+    lines = decomposition.conclusions(gaps).splitlines()
+    assert len(lines) == 5
+    assert "(prefix verdict)" in lines[0] and "is lower than" in lines[0]
+    assert "exact verdict (protocol and stop rule together)" in lines[1]
+    assert "not confirmed as different" in lines[2] and "lower than" not in lines[2]
+    assert "not distinguishable at this n" in lines[3]
+    assert lines[4].startswith("4 paired tests, not corrected for multiplicity") and "0.2 would be starred" in lines[4]
+    assert decomposition.conclusions([]) == ""

@@ -187,6 +187,9 @@ def test_sequential_curves_over_orderings_and_their_bands(tiny_models):
     bands = analysis.sequential_bands(rows, ("rewrite_acc",))
     cell = bands[("FT-M", "rewrite_acc")]
     assert cell["n_edits"] == [1, 2] and cell["n"] == [2, 4] and cell["orderings"] == [2, 2]
+    scored = [{r["id"] for r in rows if r["n_edits"] == n} for n in (1, 2)]  # a request in both orders counts once
+    assert [e.n for e in cell["interval"]] == [len(ids) for ids in scored]
+    assert all(e.lo <= e.mean <= e.hi for e in cell["interval"])
     assert all(lo <= m <= hi for lo, m, hi in zip(cell["low"], cell["mean"], cell["high"]))
     assert "FT-M" in analysis.format_sequential(bands)
 

@@ -54,6 +54,9 @@ def test_sequential_plot_shades_the_range_of_orderings(tmp_path):
             for n in (1, 10) for o in range(3) for _ in range(2)]
     bands = analysis.sequential_bands(rows)
     assert bands[("E", "rewrite_acc")]["low"] == [1.0, 0.0] and bands[("E", "rewrite_acc")]["high"] == [1.0, 1.0]
+    # rows without a request id count one each; the interval is over them
+    assert [e.n for e in bands[("E", "rewrite_acc")]["interval"]] == [6, 6]
+    assert "range over orderings" in analysis.format_sequential(bands)
     fig = plotting.plot_sequential(bands, save=tmp_path / "s")
     ax = fig.axes[0]
     assert len(ax.collections) == 2 and "n=6 rows per point over 3 orderings" in ax.get_title()

@@ -67,3 +67,14 @@ def test_mlp_window_and_position_groups(tiny_models):
     assert table.shape == (model.config.num_hidden_layers, len(tracing.POSITIONS))
     with pytest.raises(ValueError, match="kind"):
         tracing.trace_fact(model, tok, REQUEST, kind="neurons", noise=noise)
+
+
+def test_format_peaks_names_the_peak_layers_and_how_many_facts_they_average():
+    import numpy as np
+
+    from editnb import tracing
+
+    table = np.zeros((4, len(tracing.POSITIONS)))
+    table[2, tracing.POSITIONS.index("last subject token")] = 0.5
+    text = tracing.format_peaks({"mlp": table}, 4, top=1, n_facts=3)
+    assert "(4 layers, averaged over 3 facts)" in text and "layer 2 (0.50 of depth) +0.500" in text

@@ -72,14 +72,20 @@ LOCALITY_DEFINITIONS = ("teacher-forced agreement", "generated-token agreement",
                         "P(true) > P(new target)", "accuracy before", "accuracy after", "accuracy after | known before")
 
 
-def _per_request(probes, value) -> list[float]:
-    """One value per request: the mean over its probes (requests are the unit we resample)."""
+def _by_request(items, value, key=lambda p: p["id"]) -> dict:
+    """{request: the mean of ``value`` over its items} (``None`` values left out; requests are
+    the unit we resample)."""
     by_id = defaultdict(list)
-    for p in probes:
+    for p in items:
         v = value(p)
         if v is not None:
-            by_id[p["id"]].append(v)
-    return [sum(v) / len(v) for v in by_id.values()]
+            by_id[key(p)].append(v)
+    return {i: sum(v) / len(v) for i, v in by_id.items()}
+
+
+def _per_request(probes, value) -> list[float]:
+    """One value per request: the mean over its probes."""
+    return list(_by_request(probes, value).values())
 
 
 def locality_estimates(rows, by=("editor",)) -> dict:
@@ -120,13 +126,8 @@ def kind_differences(rows, protocol: str = "autoregressive", a: str = "neighborh
     out = {}
     probes = [p for p in locality_probes(rows) if p["protocol"] == protocol and p.get("agreement") is not None]
     for editor in dict.fromkeys(p["editor"] for p in probes):
-        per_kind = {}
-        for kind in (a, b):
-            by_id = defaultdict(list)
-            for p in probes:
-                if p["editor"] == editor and p.get("kind") == kind:
-                    by_id[p["id"]].append(p["agreement"])
-            per_kind[kind] = {i: sum(v) / len(v) for i, v in by_id.items()}
+        per_kind = {kind: _by_request([p for p in probes if p["editor"] == editor and p.get("kind") == kind],
+                                      lambda p: p["agreement"]) for kind in (a, b)}
         if any(i in per_kind[b] for i in per_kind[a]):
             out[editor] = paired_bootstrap(per_kind[a], per_kind[b])
     return out
@@ -189,11 +190,7 @@ def sequential_bands(rows, metrics=("rewrite_acc", "locality")) -> dict:
         mine = [(r.get("id", i), r) for i, r in enumerate(rows) if (r.get("editor"), r.get("n_edits")) == (editor, n_edits)]
         for m in metrics:
             means = [v[m] for (e, n, _), v in per_order.items() if (e, n) == (editor, n_edits) and v[m] is not None]
-            by_request = defaultdict(list)
-            for request, r in mine:
-                if r.get(m) is not None:
-                    by_request[request].append(r[m])
-            interval = estimate([sum(v) / len(v) for v in by_request.values()])
+            interval = estimate(list(_by_request(mine, lambda pair: pair[1].get(m), key=lambda pair: pair[0]).values()))
             cell = out.setdefault((editor, m), {"n_edits": [], "mean": [], "low": [], "high": [], "n": [], "orderings": [],
                                                 "interval": []})
             for key, value in (("n_edits", n_edits), ("mean", values[m]), ("low", min(means, default=None)),
@@ -204,8 +201,8 @@ def sequential_bands(rows, metrics=("rewrite_acc", "locality")) -> dict:
 
 
 def format_sequential(bands: dict) -> str:
-    """A text table of :func:`sequential_bands`: the pooled mean, its 95% interval over the
-    distinct requests scored, the range of the ordering means, the rows and the requests."""
+    """A text table of :func:`sequential_bands`: the mean over the distinct requests scored with
+    its 95% interval, the range of the ordering means (over rows), the rows and the requests."""
     lines = [f"{'editor':>14} {'metric':>12} {'edits':>6} {'mean [95% over requests]':>26}  {'range over orderings':>20} "
              f"{'rows':>5} {'requests':>8}"]
     for (editor, metric), cell in bands.items():

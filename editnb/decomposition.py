@@ -108,6 +108,10 @@ def editor_differences(rows, key: str = "rewrite_prefix", protocol: str = "autor
     return out
 
 
+# The footnote of every list that stars paired differences (PairedDifference.significant).
+STAR = "* the 95% interval excludes 0 and p < 0.05"
+
+
 def format_paired(table: list[dict]) -> str:
     e = max([len("editor")] + [len(t["editor"]) for t in table])
     w = max([22] + [len(format(t[k])) for t in table for k in ("teacher_forced", "generation", "difference")])
@@ -116,7 +120,7 @@ def format_paired(table: list[dict]) -> str:
         d: PairedDifference = t["difference"]
         lines.append(f"{t['editor']:{e}} {t['role']:9} {t['verdict']:7} {format(t['teacher_forced']):>{w}} "
                      f"{format(t['generation']):>{w}} {format(d):>{w}} {d.n:4} {p_value(d.p):>7}" + (" *" if d.significant else ""))
-    return "\n".join(lines + ["p: exact sign test; * the 95% interval excludes 0 and p < 0.05"])
+    return "\n".join(lines + [f"p: exact sign test; {STAR}"])
 
 
 def format_editor_differences(table: list[dict]) -> str:
@@ -125,7 +129,7 @@ def format_editor_differences(table: list[dict]) -> str:
         d = t["difference"]
         lines.append(f"{t['b']} - {t['a']} ({t['key']}, {t['protocol']}): {d}  n={d.n} {format_p(d.p)}"
                      + (" *" if d.significant else ""))
-    return "\n".join(lines + ["* the 95% interval excludes 0 and p < 0.05; " + multiplicity_note(len(table))] if table else lines)
+    return "\n".join(lines + [f"{STAR}; {multiplicity_note(len(table))}"] if table else lines)
 
 
 VERDICT_TABLE = (("teacher_forced", "acc", "token accuracy"), ("teacher_forced", "exact_match", "all tokens"),

@@ -182,6 +182,59 @@ def step_examples(rows, before: str, after: str, k: int | None = 2) -> list[dict
     return [c for cs in by_editor.values() for c in cs]
 
 
+def gap_reasons(rows, editor: str, role: str = "rewrite") -> dict:
+    """One editor's probes that teacher forcing scores higher than generation (token accuracy
+    above the prefix verdict), sorted by why: ``n`` such probes of ``probes``; ``partial``: teacher
+    forcing gave partial credit (0 < accuracy < 1), the rest had every target token right under the
+    gold prefix; ``wrong_from_start``: no one of the first L generated tokens matched the target at
+    its position (the first one among them); ``both``: partial credit and wrong from the start."""
+    tf = {r["id"]: r for r in rows if r["editor"] == editor and r["protocol"] == "teacher_forced"}
+    out = {"editor": editor, "role": role, "probes": 0, "n": 0, "partial": 0, "wrong_from_start": 0, "both": 0}
+    for ar in (r for r in rows if r["editor"] == editor and r["protocol"] == "autoregressive" and r["id"] in tf):
+        for pt, pa in zip(tf[ar["id"]]["probes"], ar["probes"]):
+            if pa["role"] != role:
+                continue
+            out["probes"] += 1
+            if pt["acc"] > pa["prefix"]:
+                partial, wrong = 0 < pt["acc"] < 1, pa["first_L_acc"] == 0
+                out["n"] += 1
+                out["partial"] += partial
+                out["wrong_from_start"] += wrong
+                out["both"] += partial and wrong
+    return out
+
+
+def format_gap_reasons(r: dict) -> str:
+    return (f"{r['editor']} {r['role']}: {r['n']} of {r['probes']} probes score higher under teacher forcing; "
+            f"{r['partial']} with partial teacher-forced credit, {r['wrong_from_start']} wrong from the first generated "
+            f"token, {r['both']} both")
+
+
+def pair_differences(pairs, a: str = "tf_acc", b: str = "ar_prefix") -> list[dict]:
+    """Per editor and role, ``b`` minus ``a`` over probe pairs (:func:`editnb.experiments.probe_pairs`):
+    each request's probes averaged first, then a paired bootstrap and sign test over requests;
+    with how many probes score higher and lower under ``b``."""
+    out = []
+    for editor in dict.fromkeys(p["editor"] for p in pairs):
+        for role in dict.fromkeys(p["role"] for p in pairs if p["editor"] == editor):
+            mine = [p for p in pairs if p["editor"] == editor and p["role"] == role]
+            by_request = {}
+            for p in mine:
+                by_request.setdefault(p["id"], []).append(p)
+            mean = lambda key: {i: sum(p[key] for p in ps) / len(ps) for i, ps in by_request.items()}  # noqa: E731
+            out.append({"editor": editor, "role": role, "a": estimate(mean(a).values()),
+                        "b": estimate(mean(b).values()), "difference": paired_bootstrap(mean(a), mean(b)),
+                        "higher": sum(p[b] > p[a] for p in mine), "lower": sum(p[b] < p[a] for p in mine), "probes": len(mine)})
+    return out
+
+
+def format_pair_differences(table: list[dict], a: str = "TF acc", b: str = "gen. prefix") -> str:
+    lines = [f"{t['editor']} {t['role']}: {a} {t['a']}, {b} {t['b']}, {b} - {a} {t['difference']} "
+             f"(n={t['difference'].n} requests, {format_p(t['difference'].p)}){' *' if t['difference'].significant else ''}; "
+             f"probes {b} higher {t['higher']}, lower {t['lower']}, of {t['probes']}" for t in table]
+    return "\n".join(lines + [f"{STAR}; {multiplicity_note(len(table))}"] if table else lines)
+
+
 def errors_of(table: list[dict], roles, by: str = "editor") -> tuple[dict, dict]:
     """(summary, errors) in the shape :func:`editnb.plotting.plot_metric_bars` draws, from a verdict table."""
     summary, errors = {}, {}

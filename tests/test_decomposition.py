@@ -83,3 +83,33 @@ def test_conclusions_read_each_difference_as_far_as_it_goes():
     assert "not distinguishable at this n" in lines[3]
     assert lines[4].startswith("4 paired tests, not corrected for multiplicity") and "0.2 would be starred" in lines[4]
     assert decomposition.conclusions([]) == ""
+
+
+def probe_rows(editor, cases):
+    """Rows of one editor whose requests each hold one rewrite probe: (tf acc, gen. prefix, first_L_acc)."""
+    rows = []
+    for i, (acc, prefix, first) in enumerate(cases):
+        rows.append({"editor": editor, "id": f"r{i}", "protocol": "teacher_forced",
+                     "probes": [{"role": "rewrite", "acc": acc}, {"role": "locality", "acc": 1.0}]})
+        rows.append({"editor": editor, "id": f"r{i}", "protocol": "autoregressive",
+                     "probes": [{"role": "rewrite", "prefix": prefix, "first_L_acc": first}, {"role": "locality", "prefix": 0.0}]})
+    return rows
+
+
+def test_gap_reasons_sorts_the_probes_teacher_forcing_favours():
+    # partial credit and wrong from the start; full credit but wrong later; partial, first token right; a tie; generation higher
+    rows = probe_rows("E", [(0.5, 0.0, 0.0), (1.0, 0.0, 0.5), (0.5, 0.0, 0.5), (1.0, 1.0, 1.0), (0.0, 1.0, 0.0)])
+    r = decomposition.gap_reasons(rows, "E")
+    assert (r["probes"], r["n"], r["partial"], r["wrong_from_start"], r["both"]) == (5, 3, 2, 1, 1)
+    assert decomposition.format_gap_reasons(r).startswith("E rewrite: 3 of 5 probes")
+
+
+def test_pair_differences_average_per_request_then_pair():
+    pairs = [{"editor": "E", "role": "rewrite", "id": f"r{i // 2}", "tf_acc": 0.5, "ar_prefix": float(i % 2 == 0 or i < 8)}
+             for i in range(24)]
+    (t,) = decomposition.pair_differences(pairs)
+    assert t["difference"].n == 12 and t["probes"] == 24
+    assert (t["higher"], t["lower"]) == (8 + 8, 8)  # probes 0-7 score 1.0, and after them the even ones
+    assert t["difference"].diff == pytest.approx(sum(0.5 if i < 4 else 0.0 for i in range(12)) / 12)
+    text = decomposition.format_pair_differences([t])
+    assert "n=12 requests" in text and "1 paired tests" in text

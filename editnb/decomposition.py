@@ -256,7 +256,7 @@ def format_context_differences(rows, key: str = "rewrite_prefix", base: str = "p
             other = {r["id"]: r.get(key) for r in rows if r["editor"] == editor and r.get("context") == context}
             d = paired_bootstrap(ref, other)
             lines.append(f"{editor} {context} - {base} ({key}): {d}  n={d.n} {format_p(d.p)}" + (" *" if d.significant else ""))
-    return "\n".join(lines + ["* the 95% interval excludes 0 and the sign test gives p < 0.05"])
+    return "\n".join(lines + [f"* the 95% interval excludes 0 and the sign test gives p < 0.05; {multiplicity_note(len(lines))}"])
 
 
 def _reading(d: PairedDifference) -> str:

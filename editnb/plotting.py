@@ -172,31 +172,92 @@ def _mark_zero_bars(ax, xs, ys, width, color):
             ax.plot([x - width / 2, x + width / 2], [0.008, 0.008], color=color, linewidth=3, solid_capstyle="butt")
 
 
-def plot_decomposition(dec: dict, *, role: str = "rewrite", save=None):
-    """The Mirage decomposition: one group per step (one factor changed at a time), one bar per
-    editor, 95% intervals (Wilson for proportions, bootstrap for token accuracy), values printed."""
-    editors = list(dec)
-    steps = [s["step"] for s in dec[editors[0]]]
-    fig, ax = plt.subplots(figsize=(max(7.5, 1.5 * len(steps)), 3.8))
-    width = 0.8 / max(1, len(editors))
-    for i, editor in enumerate(editors):
-        found = {s["step"]: s["estimate"] for s in dec[editor]}
-        xs = [k + (i - (len(editors) - 1) / 2) * width for k in range(len(steps))]
-        est = [found.get(step) for step in steps]
-        ys = [e.mean if e and e.mean is not None else 0.0 for e in est]
-        yerr = [[max(0.0, y - (e.lo if e and e.lo is not None else y)) for y, e in zip(ys, est)],  # Wilson's end can
-                [max(0.0, (e.hi if e and e.hi is not None else y) - y) for y, e in zip(ys, est)]]  # round past the mean
-        n = est[0].n if est[0] else 0
-        ax.bar(xs, ys, width=width, yerr=yerr, capsize=2, color=_color(editor, i), label=f"{editor} (n={n})")
-        _mark_zero_bars(ax, xs, ys, width, _color(editor, i))
-        for x, y in zip(xs, ys):
-            ax.text(x, y + 0.02, f"{y:.2f}", ha="center", va="bottom", fontsize=7, rotation=90)
-    ticks = [textwrap.fill(step, 12) for step in steps]
-    ax.set_xticks(range(len(steps)), ticks)
-    ax.set_ylim(0, 1.18)
-    ax.set_ylabel(f"{role} success")
-    ax.set_title(f"Where teacher-forced {role} success goes: one factor at a time")
-    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.25), ncol=min(4, len(editors)), frameon=False)
+def _value_grid(ax, values, row_labels, col_labels, title: str):
+    """An annotated heat map of shares in [0, 1]: each cell prints its value (a zero reads as 0.00),
+    NaN cells grey."""
+    colours = plt.get_cmap("Greens").with_extremes(bad="0.85")
+    image = ax.imshow(np.ma.masked_invalid(values), aspect="auto", cmap=colours, vmin=0, vmax=1, interpolation="nearest")
+    for (i, j), v in np.ndenumerate(values):
+        if not np.isnan(v):
+            ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=7, color="white" if v > 0.6 else "black")
+    ax.set_yticks(range(len(row_labels)), row_labels, fontsize=8)
+    ax.set_xticks(range(len(col_labels)), [textwrap.fill(str(c), 9) for c in col_labels], fontsize=7)
+    ax.set_title(title, fontsize=9)
+    ax.grid(False)
+    return image
+
+
+def plot_decomposition(by_role: dict[str, dict], *, save=None):
+    """The Mirage decomposition, ``{role: chain}`` (see :func:`editnb.decomposition.chain`): one
+    panel per probe kind, one row per editor (with its n), one column per step (one factor changed
+    at a time); each cell prints its mean, so nothing overlaps."""
+    fig, axes = plt.subplots(1, len(by_role), figsize=(5.2 * len(by_role), 0.9 + 0.33 * max(len(d) for d in by_role.values())),
+                             squeeze=False, layout="constrained")
+    for ax, (role, dec) in zip(axes[0], by_role.items()):
+        editors = list(dec)
+        steps = list(dict.fromkeys(s["step"] for e in editors for s in dec[e]))
+        values = np.full((len(editors), len(steps)), np.nan)
+        for i, editor in enumerate(editors):
+            for s in dec[editor]:
+                if s["estimate"].mean is not None:
+                    values[i, steps.index(s["step"])] = s["estimate"].mean
+        n = [next((s["estimate"].n for s in dec[e]), 0) for e in editors]
+        image = _value_grid(ax, values, [f"{e} (n={k})" for e, k in zip(editors, n)], steps,
+                            f"{role} prompts: mean success after each step")
+    fig.colorbar(image, ax=axes[0].tolist(), fraction=0.03, pad=0.01, label="mean over requests")
+    fig.suptitle("Where teacher-forced success goes, one factor at a time (left to right)", fontsize=10)
+    save_figure(fig, save)
+    return fig
+
+
+def plot_context_grid(table: dict, metrics, *, title: str = "", save=None):
+    """``{(editor, context): {metric: Estimate}}`` as one annotated heat map per metric: a row per
+    editor (with n), a column per context, each cell printing its mean."""
+    editors = list(dict.fromkeys(e for e, _ in table))
+    contexts = list(dict.fromkeys(c for _, c in table))
+    fig, axes = plt.subplots(1, len(metrics), figsize=(2.2 + 1.9 * len(metrics), 0.9 + 0.3 * len(editors)), squeeze=False,
+                             sharey=True, layout="constrained")
+    for ax, metric in zip(axes[0], metrics):
+        values = np.array([[table[(e, c)][metric].mean if (e, c) in table and table[(e, c)][metric].mean is not None else np.nan
+                            for c in contexts] for e in editors], dtype=float)
+        n = [max((table[(e, c)][metric].n for c in contexts if (e, c) in table), default=0) for e in editors]
+        image = _value_grid(ax, values, [f"{e} (n={k})" for e, k in zip(editors, n)], contexts, metric.replace("_", " "))
+    fig.colorbar(image, ax=axes[0].tolist(), fraction=0.03, pad=0.01, label="mean over requests")
+    fig.suptitle(title, fontsize=10)
+    save_figure(fig, save)
+    return fig
+
+
+# one line style per verdict in the length panels
+LENGTH_STYLES = (("teacher_forced", "TF token accuracy", "o--"), ("autoregressive", "gen. prefix", "s-"), ("exact", "gen. exact", "^:"))
+
+
+def plot_length_panels(by_length: dict, editors=None, *, title: str = "", save=None):
+    """The gap by target length, ``{(editor, bucket): {"teacher_forced", "autoregressive", "exact", "n"}}``
+    (:func:`editnb.experiments.by_target_length`): one small panel per editor (in the order of
+    ``editors``, default as found) in its colour, the three verdicts as three line styles, each
+    bucket's probe count under its tick."""
+    editors = [e for e in (editors or dict.fromkeys(e for e, _ in by_length)) if any(k[0] == e for k in by_length)]
+    cols = min(5, len(editors))
+    rows = -(-len(editors) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(2.3 * cols, 2.0 * rows + 0.6), squeeze=False, sharey=True, layout="constrained")
+    for ax, editor in zip(axes.flat, editors):
+        buckets = [b for e, b in by_length if e == editor]
+        for key, label, style in LENGTH_STYLES:
+            ax.plot(range(len(buckets)), [by_length[(editor, b)][key] for b in buckets], style, color=editor_color(editor) or "C0",
+                    label=label, markersize=4)
+        ax.set_xticks(range(len(buckets)), [f"{b}\nn={by_length[(editor, b)]['n']}" for b in buckets], fontsize=7)
+        ax.set_ylim(0, 1.05)
+        ax.set_title(editor, fontsize=9)
+    for ax in axes.flat[len(editors):]:
+        ax.set_axis_off()
+    for ax in axes[:, 0]:
+        ax.set_ylabel("mean over probes", fontsize=8)
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    fig.legend([plt.Line2D([], [], linestyle=h.get_linestyle(), marker=h.get_marker(), color="0.3") for h in handles], labels,
+               loc="outside lower center", ncol=len(labels), fontsize=8, frameon=False)
+    fig.supxlabel("target length (tokens)", fontsize=9)
+    fig.suptitle(title or "By target length", fontsize=10)
     save_figure(fig, save)
     return fig
 
@@ -293,8 +354,7 @@ _KIND_MAPS = {"hidden": "Purples", "mlp": "Greens", "attn": "Reds"}
 
 def _heat(ax, values, ylabels, title, cmap, fig):
     """A heat map; NaN cells (a token group this fact or no fact has) drawn grey, not as zero."""
-    colours = plt.get_cmap(cmap).copy()
-    colours.set_bad("0.85")
+    colours = plt.get_cmap(cmap).with_extremes(bad="0.85")
     image = ax.imshow(np.ma.masked_invalid(values), aspect="auto", cmap=colours, interpolation="nearest")
     ax.set_yticks(range(len(ylabels)), ylabels, fontsize=7)
     ax.set_xlabel("layer")
@@ -329,6 +389,8 @@ def plot_average_effects(effects: dict, positions, *, n: int, save=None):
 
 
 # Teacher-forced verdicts hollow, generation verdicts filled (notebook 03's main figure).
+# shades of grey and black, so that no verdict shares a colour with an editor of the other figures
+VERDICT_COLORS = ("0.55", "0.55", "0.0", "0.0")
 VERDICT_MARKERS = {"token accuracy": ("o", "TF token accuracy"), "all tokens": ("s", "TF all tokens"),
                    "prefix": ("^", "generation, prefix"), "exact": ("v", "generation, exact")}
 
@@ -341,7 +403,7 @@ def plot_verdict_dots(table: list[dict], roles=("rewrite", "rephrase"), *, title
     fig, axes = plt.subplots(1, len(roles), figsize=(4.4 * len(roles), 0.42 * len(editors) + 1.6), sharey=True, squeeze=False)
     offsets = np.linspace(-0.27, 0.27, len(VERDICT_MARKERS))
     for ax, role in zip(axes[0], roles):
-        for (verdict, (marker, name)), dy, color in zip(VERDICT_MARKERS.items(), offsets, plt.cm.tab10.colors):
+        for (verdict, (marker, name)), dy, color in zip(VERDICT_MARKERS.items(), offsets, VERDICT_COLORS):
             cells = [(i, t[role]) for i, e in enumerate(editors) for t in table
                      if t["editor"] == e and t["verdict"] == verdict and t[role].mean is not None]
             if not cells:
@@ -351,7 +413,7 @@ def plot_verdict_dots(table: list[dict], roles=("rewrite", "rephrase"), *, title
                         mfc="none" if verdict in ("token accuracy", "all tokens") else color)
         ax.set_yticks(range(len(editors)), editors)
         ax.set_xlim(-0.03, 1.03)
-        ax.set_xlabel(f"{role}: share of edits")
+        ax.set_xlabel(f"{role}: mean over requests")
         ax.set_title(role)
     axes[0][0].invert_yaxis()
     handles, labels = axes[0][0].get_legend_handles_labels()

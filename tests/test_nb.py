@@ -64,6 +64,25 @@ def test_sequential_plot_shades_the_range_of_orderings(tmp_path):
 
 
 
+def test_grid_and_panel_figures_print_each_value_and_n(tmp_path):
+    from editnb.intervals import Estimate, estimate
+
+    step = lambda name, mean: {"step": name, "estimate": Estimate(mean, mean, mean, 4, "wilson")}  # noqa: E731
+    chain = {"ROME": [step("TF token accuracy", 0.5), step("gen. exact", 0.0)], "FT-L": [step("TF token accuracy", 0.25)]}
+    fig = plotting.plot_decomposition({"rewrite": chain, "rephrase": chain}, save=tmp_path / "d")
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    assert sorted(texts) == ["0.00", "0.25", "0.50"]  # a zero is printed, the missing step is left grey
+    assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["ROME (n=4)", "FT-L (n=4)"]
+    ctx = {(e, c): {"rewrite_prefix": estimate([1, 0, 0])} for e in ("ROME", "SERAC") for c in ("plain", "chat")}
+    fig = plotting.plot_context_grid(ctx, ("rewrite_prefix",), save=tmp_path / "c")
+    assert [t.get_text() for t in fig.axes[0].texts] == ["0.33"] * 4
+    by_len = {(e, b): {"teacher_forced": 0.5, "autoregressive": 0.25, "exact": 0.0, "n": 7} for e in ("ROME", "FT-L") for b in ("1", "2")}
+    fig = plotting.plot_length_panels(by_len, ["FT-L", "ROME"], save=tmp_path / "l")
+    assert [ax.get_title() for ax in fig.axes[:2]] == ["FT-L", "ROME"]
+    assert fig.axes[0].get_xticklabels()[0].get_text() == "1\nn=7"
+    assert all((tmp_path / f"{k}.png").is_file() for k in "dcl")
+
+
 def _checked_cells():
     import json
 

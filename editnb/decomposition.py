@@ -186,8 +186,8 @@ def gap_reasons(rows, editor: str, role: str = "rewrite") -> dict:
     """One editor's probes that teacher forcing scores higher than generation (token accuracy
     above the prefix verdict), sorted by why: ``n`` such probes of ``probes``; ``partial``: teacher
     forcing gave partial credit (0 < accuracy < 1), the rest had every target token right under the
-    gold prefix; ``wrong_from_start``: no one of the first L generated tokens matched the target at
-    its position (the first one among them); ``both``: partial credit and wrong from the start."""
+    gold prefix; ``wrong_from_start``: none of the first L generated tokens matched the target token
+    at its position, so the answer went wrong at its first token; ``both``: partial credit and wrong from the start."""
     tf = {r["id"]: r for r in rows if r["editor"] == editor and r["protocol"] == "teacher_forced"}
     out = {"editor": editor, "role": role, "probes": 0, "n": 0, "partial": 0, "wrong_from_start": 0, "both": 0}
     for ar in (r for r in rows if r["editor"] == editor and r["protocol"] == "autoregressive" and r["id"] in tf):

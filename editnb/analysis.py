@@ -72,7 +72,7 @@ LOCALITY_DEFINITIONS = ("teacher-forced agreement", "generated-token agreement",
                         "P(true) > P(new target)", "accuracy before", "accuracy after", "accuracy after | known before")
 
 
-def _by_request(items, value, key=lambda p: p["id"]) -> dict:
+def by_request(items, value, key=lambda p: p["id"]) -> dict:
     """{request: the mean of ``value`` over its items} (``None`` values left out; requests are
     the unit we resample)."""
     by_id = defaultdict(list)
@@ -85,7 +85,7 @@ def _by_request(items, value, key=lambda p: p["id"]) -> dict:
 
 def _per_request(probes, value) -> list[float]:
     """One value per request: the mean over its probes."""
-    return list(_by_request(probes, value).values())
+    return list(by_request(probes, value).values())
 
 
 def locality_estimates(rows, by=("editor",)) -> dict:
@@ -126,7 +126,7 @@ def kind_differences(rows, protocol: str = "autoregressive", a: str = "neighborh
     out = {}
     probes = [p for p in locality_probes(rows) if p["protocol"] == protocol and p.get("agreement") is not None]
     for editor in dict.fromkeys(p["editor"] for p in probes):
-        per_kind = {kind: _by_request([p for p in probes if p["editor"] == editor and p.get("kind") == kind],
+        per_kind = {kind: by_request([p for p in probes if p["editor"] == editor and p.get("kind") == kind],
                                       lambda p: p["agreement"]) for kind in (a, b)}
         if any(i in per_kind[b] for i in per_kind[a]):
             out[editor] = paired_bootstrap(per_kind[a], per_kind[b])
@@ -190,7 +190,7 @@ def sequential_bands(rows, metrics=("rewrite_acc", "locality")) -> dict:
         mine = [(r.get("id", i), r) for i, r in enumerate(rows) if (r.get("editor"), r.get("n_edits")) == (editor, n_edits)]
         for m in metrics:
             means = [v[m] for (e, n, _), v in per_order.items() if (e, n) == (editor, n_edits) and v[m] is not None]
-            interval = estimate(list(_by_request(mine, lambda pair: pair[1].get(m), key=lambda pair: pair[0]).values()))
+            interval = estimate(list(by_request(mine, lambda pair: pair[1].get(m), key=lambda pair: pair[0]).values()))
             cell = out.setdefault((editor, m), {"n_edits": [], "mean": [], "low": [], "high": [], "n": [], "orderings": [],
                                                 "interval": []})
             for key, value in (("n_edits", n_edits), ("mean", values[m]), ("low", min(means, default=None)),

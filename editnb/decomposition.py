@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from itertools import combinations
 
+from .analysis import by_request
 from .intervals import MIN_BOOTSTRAP_N, Estimate, PairedDifference, estimate, format_p, p_value, paired_bootstrap
 
 
@@ -160,20 +161,26 @@ def format_verdict_table(table: list[dict], roles=("rewrite", "rephrase"), by: s
     return "\n".join("  ".join(x.ljust(w) for x, w in zip(line, widths)) for line in [head, *body])
 
 
+def _paired_probes(rows, roles):
+    """(editor, teacher-forced probe or None, generated probe) for each generated probe of ``roles``,
+    beside the same request's teacher-forced probe at the same position."""
+    tf = {(r["editor"], r["id"]): r for r in rows if r["protocol"] == "teacher_forced"}
+    for ar in (r for r in rows if r["protocol"] == "autoregressive"):
+        t = tf.get((ar["editor"], ar["id"]))
+        for pt, pa in zip(t["probes"] if t else [None] * len(ar["probes"]), ar["probes"]):
+            if pa["role"] in roles:
+                yield ar["editor"], pt, pa
+
+
 def step_examples(rows, before: str, after: str, k: int | None = 2) -> list[dict]:
     """Rewrite/rephrase probes that pass verdict ``before`` and fail ``after`` (both generation
     verdicts, or ``exact_match`` for teacher forcing), to show what a step removes: at most
     ``k`` per editor (``None``: every one, to count them)."""
-    tf = {(r["editor"], r["id"]): r for r in rows if r["protocol"] == "teacher_forced"}
     cases = []
-    for ar in (r for r in rows if r["protocol"] == "autoregressive"):
-        t = tf.get((ar["editor"], ar["id"]))
-        for pt, pa in zip(t["probes"] if t else [None] * len(ar["probes"]), ar["probes"]):
-            if pa["role"] not in ("rewrite", "rephrase"):
-                continue
-            passed = (pt or {}).get(before) if before == "exact_match" else pa.get(before)
-            if passed == 1.0 and pa.get(after) == 0.0:
-                cases.append({"editor": ar["editor"], "prompt": pa["prompt"], "target": pa["target"], "text": pa["text"]})
+    for editor, pt, pa in _paired_probes(rows, ("rewrite", "rephrase")):
+        passed = (pt or {}).get(before) if before == "exact_match" else pa.get(before)
+        if passed == 1.0 and pa.get(after) == 0.0:
+            cases.append({"editor": editor, "prompt": pa["prompt"], "target": pa["target"], "text": pa["text"]})
     by_editor = {}
     for c in cases:
         by_editor.setdefault(c["editor"], [])
@@ -188,19 +195,17 @@ def gap_reasons(rows, editor: str, role: str = "rewrite") -> dict:
     forcing gave partial credit (0 < accuracy < 1), the rest had every target token right under the
     gold prefix; ``wrong_from_start``: none of the first L generated tokens matched the target token
     at its position, so the answer went wrong at its first token; ``both``: partial credit and wrong from the start."""
-    tf = {r["id"]: r for r in rows if r["editor"] == editor and r["protocol"] == "teacher_forced"}
     out = {"editor": editor, "role": role, "probes": 0, "n": 0, "partial": 0, "wrong_from_start": 0, "both": 0}
-    for ar in (r for r in rows if r["editor"] == editor and r["protocol"] == "autoregressive" and r["id"] in tf):
-        for pt, pa in zip(tf[ar["id"]]["probes"], ar["probes"]):
-            if pa["role"] != role:
-                continue
-            out["probes"] += 1
-            if pt["acc"] > pa["prefix"]:
-                partial, wrong = 0 < pt["acc"] < 1, pa["first_L_acc"] == 0
-                out["n"] += 1
-                out["partial"] += partial
-                out["wrong_from_start"] += wrong
-                out["both"] += partial and wrong
+    for _, pt, pa in _paired_probes([r for r in rows if r["editor"] == editor], (role,)):
+        if pt is None:
+            continue
+        out["probes"] += 1
+        if pt["acc"] > pa["prefix"]:
+            partial, wrong = 0 < pt["acc"] < 1, pa["first_L_acc"] == 0
+            out["n"] += 1
+            out["partial"] += partial
+            out["wrong_from_start"] += wrong
+            out["both"] += partial and wrong
     return out
 
 
@@ -218,12 +223,9 @@ def pair_differences(pairs, a: str = "tf_acc", b: str = "ar_prefix") -> list[dic
     for editor in dict.fromkeys(p["editor"] for p in pairs):
         for role in dict.fromkeys(p["role"] for p in pairs if p["editor"] == editor):
             mine = [p for p in pairs if p["editor"] == editor and p["role"] == role]
-            by_request = {}
-            for p in mine:
-                by_request.setdefault(p["id"], []).append(p)
-            mean = lambda key: {i: sum(p[key] for p in ps) / len(ps) for i, ps in by_request.items()}  # noqa: E731
-            out.append({"editor": editor, "role": role, "a": estimate(mean(a).values()),
-                        "b": estimate(mean(b).values()), "difference": paired_bootstrap(mean(a), mean(b)),
+            ma, mb = by_request(mine, lambda p: p[a]), by_request(mine, lambda p: p[b])
+            out.append({"editor": editor, "role": role, "a": estimate(ma.values()), "b": estimate(mb.values()),
+                        "difference": paired_bootstrap(ma, mb),
                         "higher": sum(p[b] > p[a] for p in mine), "lower": sum(p[b] < p[a] for p in mine), "probes": len(mine)})
     return out
 

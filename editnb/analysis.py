@@ -169,11 +169,14 @@ def format_estimates(table: dict, metrics, by) -> str:
 
 def first_divergence(rows) -> dict[str, list[int]]:
     """Per editor, the position of the first generated token that differs from the unedited
-    model's, over locality probes whose generation changed."""
+    model's, over locality probes whose generation changed; an editor that changed none has an
+    empty list (its zero is a result, not a gap)."""
     out = {}
     for p in locality_probes(rows):
-        if p["protocol"] == "autoregressive" and p.get("first_diff") is not None:
-            out.setdefault(p["editor"], []).append(p["first_diff"])
+        if p["protocol"] == "autoregressive":
+            out.setdefault(p["editor"], [])
+            if p.get("first_diff") is not None:
+                out[p["editor"]].append(p["first_diff"])
     return out
 
 

@@ -325,6 +325,26 @@ def sequential_curves(editor, model, tokenizer, orders, checkpoints, *, config, 
     return rows
 
 
+def context_truncation(editor, tokenizer, orders, checkpoints) -> str:
+    """For an editor whose memory is a bounded context (IKE, Fact-in-prompt; those with
+    ``left_out``): at each checkpoint, how many of the facts edited so far its context leaves
+    out, lowest and highest over the orders, as one line; "" for any other editor or when every
+    fact fits.  Computed from the orders themselves, so it is printed when the curves are read
+    back from the store, where the editor's own warnings are not."""
+    if not hasattr(editor, "left_out"):
+        return ""
+    parts = []
+    for n in sorted(checkpoints):
+        counts = [editor.left_out(tokenizer, list(order[:n])) for order in orders if len(order) >= n]
+        if counts and max(counts):
+            low, high = min(counts), max(counts)
+            parts.append(f"after {n} edits {low if low == high else f'{low}-{high}'} of {n}")
+    if not parts:
+        return ""
+    return (f"{editor.name}: facts left out of its {editor.hparams.budget}-token context "
+            f"({len(orders)} orderings): " + "; ".join(parts) + "\n")
+
+
 def _curves(editor, model, tokenizer, orders, checkpoints, *, config, pre, evaluate_at_most, protocols) -> list[dict]:
     if type(editor).apply_streams is Editor.apply_streams:
         return [dict(row, ordering=i) for i, order in enumerate(orders)

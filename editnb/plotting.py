@@ -124,7 +124,17 @@ def editor_color(label):
     return None
 
 
+UNEDITED_COLOR = "black"  # the unedited model, a reference rather than an editor
+UNEDITED_BAR = dict(color="white", edgecolor="black")  # an outlined bar: its error bar stays visible
+
+
 def _color(label, i: int):
+    """An editor's colour (a one-element key such as ("ROME",) names its editor), black for the
+    unedited model, else the i-th of matplotlib's cycle."""
+    if isinstance(label, tuple) and len(label) == 1:
+        label = label[0]
+    if str(label) == "unedited" or str(label).startswith("unedited "):
+        return UNEDITED_COLOR
     return editor_color(label) or f"C{i % 10}"
 
 
@@ -136,7 +146,7 @@ def bar_styles(keys) -> dict:
         variants = list(dict.fromkeys(k[1] for k in keys))
         return {k: dict(color=_color(k[0], groups.index(k[0])), hatch=HATCHES[variants.index(k[1]) % len(HATCHES)],
                         edgecolor="white") for k in keys}
-    return {k: dict(color=_color(k, i)) for i, k in enumerate(keys)}
+    return {k: UNEDITED_BAR if _color(k, i) == UNEDITED_COLOR else dict(color=_color(k, i)) for i, k in enumerate(keys)}
 
 
 def plot_metric_bars(summary: dict, metrics, *, groups_label: str = "", title: str = "", errors: dict | None = None, save=None):
@@ -154,7 +164,8 @@ def plot_metric_bars(summary: dict, metrics, *, groups_label: str = "", title: s
                     [max(0.0, (errors[key][m][1] if errors[key][m][1] is not None else y) - y) for y, m in zip(ys, metrics)]]
         label = " / ".join(str(k) for k in key) if isinstance(key, tuple) else str(key)
         ax.bar(xs, ys, width=width, label=label, yerr=yerr, capsize=2, **styles[key])
-        _mark_zero_bars(ax, xs, ys, width, styles[key]["color"])
+        stub = styles[key]["edgecolor"] if styles[key]["color"] == "white" else styles[key]["color"]
+        _mark_zero_bars(ax, xs, ys, width, stub)
     ticks = [textwrap.fill(str(m), 16) for m in metrics]
     ax.set_xticks(range(len(metrics)), ticks)
     ax.set_ylim(0, 1.05)
@@ -319,31 +330,67 @@ def plot_lines(series: dict[str, tuple[list, list]], *, xlabel: str, ylabel: str
 
 
 def plot_sequential(bands: dict, *, title: str = "Sequential editing", save=None):
-    """Curves of :func:`editnb.analysis.sequential_bands`: the pooled mean against the number of
-    accumulated edits, shaded between the lowest and highest ordering mean."""
-    series = {f"{editor} {metric}": (cell["n_edits"], cell["mean"]) for (editor, metric), cell in bands.items()}
-    shaded = {f"{editor} {metric}": (cell["low"], cell["high"]) for (editor, metric), cell in bands.items()}
-    styles = {f"{editor} {metric}": "o-" if i == 0 else "s--"
-              for (editor, metric) in bands for i, m in enumerate(dict.fromkeys(m for _, m in bands)) if m == metric}
+    """Curves of :func:`editnb.analysis.sequential_bands`, one panel per metric and one colour per
+    editor: the pooled mean against the number of accumulated edits (ticks at the checkpoints),
+    shaded between the lowest and highest ordering mean.  The y axis starts a little below 0, so
+    that a curve at 0 is seen above the axis."""
+    metrics = list(dict.fromkeys(m for _, m in bands))
+    editors = list(dict.fromkeys(e for e, _ in bands))
+    fig, axes = plt.subplots(1, len(metrics), figsize=(4.2 * len(metrics), 3.8), sharey=True, squeeze=False)
+    checkpoints = sorted({n for cell in bands.values() for n in cell["n_edits"]})
+    for ax, metric in zip(axes[0], metrics):
+        for i, editor in enumerate(editors):
+            cell = bands.get((editor, metric))
+            if cell is None:
+                continue
+            color = _color(editor, i)
+            ax.plot(cell["n_edits"], cell["mean"], "o-", color=color, label=editor, markersize=4)
+            ax.fill_between(cell["n_edits"], cell["low"], cell["high"], color=color, alpha=0.15, linewidth=0)
+        ax.set_xscale("log")
+        ax.set_xticks(checkpoints, [str(n) for n in checkpoints])
+        ax.minorticks_off()
+        ax.set_ylim(-0.04, 1.04)
+        ax.set_xlabel("accumulated edits")
+        ax.set_title(metric)
+    axes[0][0].set_ylabel("mean over scored rows (generation)")
     orderings = max((o for cell in bands.values() for o in cell["orderings"]), default=0)
     counts = sorted({n for cell in bands.values() for n in cell["n"]})
     n = f"n={counts[0]}" if len(counts) == 1 else f"n={counts[0]}-{counts[-1]}"
-    return plot_lines(series, xlabel="accumulated edits", ylabel="autoregressive score", xlog=True, styles=styles,
-                      bands=shaded, title=f"{title}\n({n} rows per point over {orderings} orderings; band: range of the ordering means)",
-                      save=save)
+    fig.suptitle(f"{title}\n({n} rows per point over {orderings} orderings; band: range of the ordering means)", fontsize=10)
+    fig.legend(*axes[0][0].get_legend_handles_labels(), fontsize=8, loc="upper center", bbox_to_anchor=(0.5, 0.02),
+               ncol=min(5, len(editors)), frameon=False)
+    fig.tight_layout()
+    save_figure(fig, save)
+    return fig
 
 
-def plot_histograms(samples: dict[str, list[int]], *, xlabel: str, title: str = "", save=None):
-    """Integer histograms side by side, one colour per sample."""
-    fig, ax = plt.subplots()
+def plot_histograms(samples: dict[str, list[int]], *, xlabel: str, title: str = "", totals: dict[str, int] | None = None,
+                    save=None):
+    """Integer histograms as small multiples, one panel per sample in its editor's colour, on
+    shared axes; a sample with no values gets an empty panel that says so (a zero is shown, not
+    left out). ``totals`` gives each panel's "k of N" in its title."""
+    labels = list(samples)
+    cols = min(4, max(1, len(labels)))
+    rows = -(-len(labels) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(2.6 * cols, 1.9 * rows + 0.6), sharex=True, sharey=True, squeeze=False)
     top = max((max(v) for v in samples.values() if v), default=1)
     bins = [b - 0.5 for b in range(top + 2)]
-    for i, (label, values) in enumerate(samples.items()):
-        ax.hist(values, bins=bins, alpha=0.55, color=_color(label, i), label=f"{label} (n={len(values)})")
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel("probes")
-    ax.set_title(title)
-    ax.legend(fontsize=8)
+    for i, ax in enumerate(axes.flat):
+        if i >= len(labels):
+            ax.set_visible(False)
+            continue
+        label, values = labels[i], samples[labels[i]]
+        ax.hist(values, bins=bins, color=_color(label, i))
+        of = f" of {totals[label]}" if totals and label in totals else ""
+        ax.set_title(f"{label}: {len(values)}{of}", fontsize=9)
+        if not values:
+            ax.text(0.5, 0.5, "none changed", transform=ax.transAxes, ha="center", va="center", fontsize=9, color="0.4")
+    for ax in axes[-1]:
+        ax.set_xlabel(xlabel, fontsize=9)
+    for ax in axes[:, 0]:
+        ax.set_ylabel("probes", fontsize=9)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
     save_figure(fig, save)
     return fig
 

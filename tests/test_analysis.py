@@ -46,3 +46,11 @@ def test_kind_differences_pair_each_requests_unrelated_and_neighborhood_agreemen
     rows.append(dict(row(0, 1.0, 1.0), protocol="teacher_forced"))  # another protocol: not counted
     d = analysis.kind_differences(rows)["E"]
     assert d.n == 12 and abs(d.diff - 8 / 12) < 1e-9 and d.significant
+
+
+def test_first_divergence_keeps_an_editor_that_changed_no_probe():
+    probe = lambda d: {"role": "locality", "kind": "neighborhood", "first_diff": d, "agreement": 1.0}  # noqa: E731
+    rows = [{"editor": "GRACE", "protocol": "autoregressive", "id": "1", "probes": [probe(None), probe(None)]},
+            {"editor": "ROME", "protocol": "autoregressive", "id": "1", "probes": [probe(0), probe(None)]},
+            {"editor": "ROME", "protocol": "teacher_forced", "id": "1", "probes": [probe(3)]}]
+    assert analysis.first_divergence(rows) == {"GRACE": [], "ROME": [0]}

@@ -81,7 +81,24 @@ def test_sequential_facts_accumulate_until_the_budget_drops_the_oldest(tiny_pool
     text = tok.decode(edited.module.contexts[-1])
     assert edited.dropped > 0 and len(edited.module.contexts[-1]) <= 150
     assert requests[-1].target_new in text and requests[0].prompt not in text  # the newest kept, the oldest dropped
+    assert editor.left_out(tok, requests) == edited.dropped  # what a stored curve's point was scored with
     edited.restore()
+
+
+def test_context_truncation_names_the_editor_and_each_checkpoints_range(tiny_pool):
+    from editnb import experiments
+
+    _, tok = tiny_model("gpt2")
+    requests = load_embedded("test", n=6)
+    editor = get_editor("Fact-in-prompt", budget=150)
+    orders = [requests, requests[::-1]]
+    counts = [editor.left_out(tok, order[:6]) for order in orders]
+    line = experiments.context_truncation(editor, tok, orders, (1, 6))
+    assert line.startswith("Fact-in-prompt: facts left out of its 150-token context (2 orderings): ")
+    assert "after 1 edits" not in line and min(counts) > 0  # one fact fits; six do not
+    assert f"after 6 edits {min(counts) if min(counts) == max(counts) else f'{min(counts)}-{max(counts)}'} of 6" in line
+    assert experiments.context_truncation(get_editor("Fact-in-prompt"), tok, orders, (1, 6)) == ""  # all fit 1024
+    assert experiments.context_truncation(get_editor("FT-L"), tok, orders, (1, 6)) == ""
 
 
 def test_k_zero_is_the_new_fact_alone(tiny_pool):

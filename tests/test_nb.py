@@ -43,8 +43,10 @@ def test_bar_styles_pair_an_editors_protocols():
     styles = plotting.bar_styles(keys)
     assert styles[keys[0]]["color"] == styles[keys[1]]["color"] != styles[keys[2]]["color"]
     assert styles[keys[0]]["hatch"] == styles[keys[2]]["hatch"] != styles[keys[1]]["hatch"]
-    single = plotting.bar_styles([("FT-L",), ("SERAC",)])
+    single = plotting.bar_styles([("FT-L",), ("SERAC",), ("unedited",)])
     assert single[("FT-L",)]["color"] != single[("SERAC",)]["color"]
+    # a one-element key names its editor: the workbook's colour for it, and grey for the unedited model
+    assert single[("FT-L",)]["color"] == plotting.editor_color("FT-L") and single[("unedited",)] == plotting.UNEDITED_BAR
 
 
 def test_sequential_plot_shades_the_range_of_orderings(tmp_path):
@@ -58,9 +60,20 @@ def test_sequential_plot_shades_the_range_of_orderings(tmp_path):
     assert [e.n for e in bands[("E", "rewrite_acc")]["interval"]] == [6, 6]
     assert "range over orderings" in analysis.format_sequential(bands)
     fig = plotting.plot_sequential(bands, save=tmp_path / "s")
-    ax = fig.axes[0]
-    assert len(ax.collections) == 2 and "n=6 rows per point over 3 orderings" in ax.get_title()
+    assert [ax.get_title() for ax in fig.axes] == ["rewrite_acc", "locality"]  # a panel per metric
+    assert all(len(ax.collections) == 1 for ax in fig.axes) and "n=6 rows per point over 3 orderings" in fig._suptitle.get_text()
+    assert fig.axes[0].get_ylim()[0] < 0  # a curve at 0 is drawn above the axis
+    assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["1", "10"]  # ticks at the checkpoints
     assert (tmp_path / "s.png").is_file()
+
+
+def test_histogram_panels_show_an_editor_that_changed_nothing(tmp_path):
+    fig = plotting.plot_histograms({"ROME": [0, 0, 2], "GRACE": []}, xlabel="first differing token",
+                                   totals={"ROME": 8, "GRACE": 8}, save=tmp_path / "h")
+    shown = [ax for ax in fig.axes if ax.get_visible()]
+    assert [ax.get_title() for ax in shown] == ["ROME: 3 of 8", "GRACE: 0 of 8"]
+    assert [t.get_text() for t in shown[1].texts] == ["none changed"]
+    assert shown[0].patches[0].get_facecolor()[:3] == pytest.approx(plotting.editor_color("ROME")[:3])
 
 
 

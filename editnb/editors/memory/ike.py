@@ -168,6 +168,11 @@ class IKE(Editor):
         """The demonstrations for ``request`` (none, and no pool built, when ``k`` is 0)."""
         return self.demonstrations().nearest(request, self.hparams.k) if self.hparams.k > 0 else []
 
+    def left_out(self, tokenizer, facts: list) -> int:
+        """How many of the oldest of ``facts`` (newest last) the context that :meth:`apply` builds
+        for them leaves out: the memory a sequential point is scored with."""
+        return self.context(tokenizer, facts, self.nearest(facts[-1]) if facts else [])[1]
+
     def context(self, tokenizer, facts: list, demos: list[str]) -> tuple[list[int], int]:
         """The context ids for ``facts`` (newest last) after ``demos``, within the budget; and how
         many of the oldest facts did not fit."""
@@ -185,7 +190,7 @@ class IKE(Editor):
         demos = self.nearest(facts[-1]) if facts else []
         ids, dropped = self.context(tokenizer, facts, demos)
         if dropped:
-            warnings.warn(f"IKE: {dropped} of {len(facts)} stored facts do not fit the {self.hparams.budget}-token "
+            warnings.warn(f"{self.name}: {dropped} of {len(facts)} stored facts do not fit the {self.hparams.budget}-token "
                           "context; the oldest were left out", stacklevel=2)
         if prior is not None:
             edited = prior

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from .intervals import estimate
+from .intervals import estimate, format_p, paired_bootstrap
 
 METRICS = ("rewrite_acc", "rephrase_acc", "locality", "portability", "fluency")
 
@@ -121,8 +121,6 @@ def kind_differences(rows, protocol: str = "autoregressive", a: str = "neighborh
     """Per editor, agreement with the unedited model on ``b`` probes minus ``a`` probes (each
     request's mean over its probes of that kind), paired over the requests that have both: a
     positive difference means the edit disturbed the ``a`` facts more."""
-    from .intervals import paired_bootstrap
-
     out = {}
     probes = [p for p in locality_probes(rows) if p["protocol"] == protocol and p.get("agreement") is not None]
     for editor in dict.fromkeys(p["editor"] for p in probes):
@@ -214,6 +212,31 @@ def format_sequential(bands: dict) -> str:
             spread = f"[{low:.3f}, {high:.3f}] ({cell['orderings'][i]})" if low is not None else "-"
             value = format(interval) if mean_ is not None else "-"
             lines.append(f"{editor:>14} {metric:>12} {n_edits:>6} {value:>26}  {spread:>20} {cell['n'][i]:>5} {interval.n:>8}")
+    return "\n".join(lines)
+
+
+def sequential_differences(rows, first: str, second: str, metrics=("rewrite_acc", "locality")) -> dict:
+    """``second`` minus ``first`` at each number of accumulated edits both reached, per metric,
+    paired over the requests both scored there (each request's mean over the orderings that
+    scored it, as in :func:`sequential_bands`): {(metric, n_edits): PairedDifference}."""
+    out = {}
+    steps = sorted({r["n_edits"] for r in rows if r.get("editor") == first} & {r["n_edits"] for r in rows if r.get("editor") == second})
+    for metric in metrics:
+        for n_edits in steps:
+            a, b = (by_request([r for r in rows if (r.get("editor"), r["n_edits"]) == (name, n_edits)], lambda r: r.get(metric))
+                    for name in (first, second))
+            if set(a) & set(b):
+                out[(metric, n_edits)] = paired_bootstrap(a, b)
+    return out
+
+
+def format_sequential_differences(diffs: dict, first: str, second: str) -> str:
+    """:func:`sequential_differences` as lines, with the sign test, a star where the interval
+    excludes 0 and p < 0.05, and the count of tests (not corrected for multiplicity)."""
+    lines = [f"{second} - {first}, {metric} after {n_edits} edits: {d}  n={d.n} requests, sign test {format_p(d.p)}"
+             + (" *" if d.significant else "") for (metric, n_edits), d in diffs.items()]
+    lines.append(f"* the 95% interval excludes 0 and p < 0.05; {len(diffs)} paired tests, not corrected for multiplicity; "
+                 "requests of one ordering share one edited model, so they are not independent")
     return "\n".join(lines)
 
 

@@ -149,7 +149,8 @@ def bar_styles(keys) -> dict:
     return {k: UNEDITED_BAR if _color(k, i) == UNEDITED_COLOR else dict(color=_color(k, i)) for i, k in enumerate(keys)}
 
 
-def plot_metric_bars(summary: dict, metrics, *, groups_label: str = "", title: str = "", errors: dict | None = None, save=None):
+def plot_metric_bars(summary: dict, metrics, *, groups_label: str = "", title: str = "", errors: dict | None = None,
+                     ylabel: str = "", save=None):
     """Grouped bars: one group per metric, one bar per summary key (e.g. editor x protocol)."""
     fig, ax = plt.subplots(figsize=(max(6.4, 1.6 * len(metrics)), 3.6))
     keys = list(summary)
@@ -169,6 +170,7 @@ def plot_metric_bars(summary: dict, metrics, *, groups_label: str = "", title: s
     ticks = [textwrap.fill(str(m), 16) for m in metrics]
     ax.set_xticks(range(len(metrics)), ticks)
     ax.set_ylim(0, 1.05)
+    ax.set_ylabel(ylabel)
     ax.set_title(title)
     below = 0.06 + 0.07 * max(t.count("\n") + 1 for t in ticks)  # under the (wrapped) tick labels
     ax.legend(fontsize=8, title=groups_label, loc="upper center", bbox_to_anchor=(0.5, -below), ncol=min(4, len(keys)), frameon=False)
@@ -329,11 +331,25 @@ def plot_lines(series: dict[str, tuple[list, list]], *, xlabel: str, ylabel: str
     return fig
 
 
+SEQUENTIAL_TITLES = {"rewrite_acc": "rewrite success (generated, prefix verdict)",
+                     "locality": "locality (generated-token agreement)"}
+
+
+def _shown_interval(e) -> tuple[float, float]:
+    """An estimate's interval as drawn: the mean itself where none is printed (a bootstrap over
+    fewer than MIN_BOOTSTRAP_N requests prints "no interval")."""
+    from .intervals import MIN_BOOTSTRAP_N
+
+    if e.lo is None or e.hi is None or (e.method == "bootstrap" and e.n < MIN_BOOTSTRAP_N):
+        return e.mean, e.mean
+    return e.lo, e.hi
+
+
 def plot_sequential(bands: dict, *, title: str = "Sequential editing", save=None):
     """Curves of :func:`editnb.analysis.sequential_bands`, one panel per metric and one colour per
-    editor: the pooled mean against the number of accumulated edits (ticks at the checkpoints),
-    shaded between the lowest and highest ordering mean.  The y axis starts a little below 0, so
-    that a curve at 0 is seen above the axis."""
+    editor: the mean over the distinct requests scored against the number of accumulated edits
+    (ticks at the checkpoints), shaded over its 95% interval: the statistic and the interval the
+    table prints.  The y axis starts a little below 0, so that a curve at 0 is seen above the axis."""
     metrics = list(dict.fromkeys(m for _, m in bands))
     editors = list(dict.fromkeys(e for e, _ in bands))
     fig, axes = plt.subplots(1, len(metrics), figsize=(4.2 * len(metrics), 3.8), sharey=True, squeeze=False)
@@ -343,20 +359,23 @@ def plot_sequential(bands: dict, *, title: str = "Sequential editing", save=None
             cell = bands.get((editor, metric))
             if cell is None:
                 continue
-            color = _color(editor, i)
-            ax.plot(cell["n_edits"], cell["mean"], "o-", color=color, label=editor, markersize=4)
-            ax.fill_between(cell["n_edits"], cell["low"], cell["high"], color=color, alpha=0.15, linewidth=0)
+            shown = [(n, e) for n, e in zip(cell["n_edits"], cell["interval"]) if e.mean is not None]
+            xs, color = [n for n, _ in shown], _color(editor, i)
+            ax.plot(xs, [e.mean for _, e in shown], "o-", color=color, label=editor, markersize=4)
+            lows, highs = zip(*[_shown_interval(e) for _, e in shown]) if shown else ((), ())
+            ax.fill_between(xs, lows, highs, color=color, alpha=0.15, linewidth=0)
         ax.set_xscale("log")
         ax.set_xticks(checkpoints, [str(n) for n in checkpoints])
         ax.minorticks_off()
         ax.set_ylim(-0.04, 1.04)
         ax.set_xlabel("accumulated edits")
-        ax.set_title(metric)
-    axes[0][0].set_ylabel("mean over scored rows (generation)")
+        ax.set_title(SEQUENTIAL_TITLES.get(metric, metric), fontsize=10)
+    axes[0][0].set_ylabel("mean over requests")
     orderings = max((o for cell in bands.values() for o in cell["orderings"]), default=0)
-    counts = sorted({n for cell in bands.values() for n in cell["n"]})
+    counts = sorted({e.n for cell in bands.values() for e in cell["interval"]})
     n = f"n={counts[0]}" if len(counts) == 1 else f"n={counts[0]}-{counts[-1]}"
-    fig.suptitle(f"{title}\n({n} rows per point over {orderings} orderings; band: range of the ordering means)", fontsize=10)
+    fig.suptitle(f"{title}\n({n} requests per point, pooled over {orderings} orderings; band: 95% interval over requests)",
+                 fontsize=10)
     fig.legend(*axes[0][0].get_legend_handles_labels(), fontsize=8, loc="upper center", bbox_to_anchor=(0.5, 0.02),
                ncol=min(5, len(editors)), frameon=False)
     fig.tight_layout()
@@ -399,25 +418,35 @@ _KIND_TITLES = {"hidden": "hidden state (residual)", "mlp": "MLP output", "attn"
 _KIND_MAPS = {"hidden": "Purples", "mlp": "Greens", "attn": "Reds"}
 
 
-def _heat(ax, values, ylabels, title, cmap, fig):
+def _heat(ax, values, ylabels, title, cmap, fig, *, xlabel: str = "layer", scale: str = "indirect effect"):
     """A heat map; NaN cells (a token group this fact or no fact has) drawn grey, not as zero."""
     colours = plt.get_cmap(cmap).with_extremes(bad="0.85")
     image = ax.imshow(np.ma.masked_invalid(values), aspect="auto", cmap=colours, interpolation="nearest")
     ax.set_yticks(range(len(ylabels)), ylabels, fontsize=7)
-    ax.set_xlabel("layer")
+    ax.set_xlabel(xlabel, fontsize=8)
     ax.set_title(title, fontsize=9)
     ax.grid(False)
-    fig.colorbar(image, ax=ax, fraction=0.05, pad=0.02)
+    fig.colorbar(image, ax=ax, fraction=0.05, pad=0.02).set_label(scale, fontsize=8)
 
 
-def plot_trace(traces: dict, *, save=None):
+def _window_label(kind: str, size: int) -> str:
+    """The x label of a trace panel: a sublayer is restored over ``size`` layers around the layer
+    (as :func:`editnb.tracing.trace_fact` does), the hidden state at the layer alone."""
+    if kind == "hidden" or size <= 1:
+        return "layer"
+    half = size // 2
+    return f"layer L (restored: L-{half} to L+{size - half - 1}, clipped)"
+
+
+def plot_trace(traces: dict, *, window: int = 10, save=None):
     """One fact's causal traces side by side, ``{kind: Trace}``: indirect effect by layer and token
     (subject tokens starred), the colour bar in probability of the true answer's first token."""
     fig, axes = plt.subplots(1, len(traces), figsize=(4.6 * len(traces), 3.4), squeeze=False, layout="constrained")
     for ax, (kind, trace) in zip(axes[0], traces.items()):
         s0, s1 = trace.subject
         labels = [display_token(t) + ("*" if s0 <= i < s1 else "") for i, t in enumerate(trace.tokens)]
-        _heat(ax, trace.effects.T, labels, f"restoring the {_KIND_TITLES[kind]}", _KIND_MAPS[kind], fig)
+        _heat(ax, trace.effects.T, labels, f"restoring the {_KIND_TITLES[kind]}", _KIND_MAPS[kind], fig,
+              xlabel=_window_label(kind, window), scale="indirect effect (Δ P(answer))")
     first = next(iter(traces.values()))
     fig.suptitle(f"{first.prompt!r} -> {first.answer!r}: P(clean) = {first.clean:.3f}, "
                  f"P(corrupted) = {first.corrupted:.3f}", fontsize=9)
@@ -425,11 +454,12 @@ def plot_trace(traces: dict, *, save=None):
     return fig
 
 
-def plot_average_effects(effects: dict, positions, *, n: int, save=None):
+def plot_average_effects(effects: dict, positions, *, n: int, window: int = 10, save=None):
     """Average indirect effect by layer and token-position group, ``{kind: (layers, groups) array}``."""
     fig, axes = plt.subplots(1, len(effects), figsize=(4.8 * len(effects), 3.0), squeeze=False, layout="constrained")
     for ax, (kind, table) in zip(axes[0], effects.items()):
-        _heat(ax, table.T, list(positions), f"AIE of the {_KIND_TITLES[kind]}", _KIND_MAPS[kind], fig)
+        _heat(ax, table.T, list(positions), f"AIE of the {_KIND_TITLES[kind]}", _KIND_MAPS[kind], fig,
+              xlabel=_window_label(kind, window), scale="average indirect effect (Δ P(answer))")
     fig.suptitle(f"Average indirect effect over n={n} facts the model knows (grey: no token in that group)", fontsize=9)
     save_figure(fig, save)
     return fig

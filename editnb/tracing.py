@@ -218,3 +218,23 @@ def format_peaks(effects: dict, n_layers: int, position: str = "last subject tok
         lines.append(f"  {kind:6} " + ", ".join(f"layer {int(l)} ({l / n_layers:.2f} of depth) {table[l, col]:+.3f}"
                                                for l in order))
     return "\n".join(lines)
+
+
+PROFILES = (("hidden", "last subject token"), ("mlp", "last subject token"), ("attn", "last token"))
+
+
+def format_profiles(traces: dict, effects: dict, profiles=PROFILES) -> str:
+    """The answer's mean probability clean and corrupted over the facts (their difference is the
+    most a restoration can bring back), then for each (kind, position) of ``profiles`` the
+    average indirect effect at every layer in one line: a plateau or a drop is read from
+    printed numbers, not only from the figure."""
+    facts = next(iter(traces.values()))
+    clean, corrupted = float(np.mean([t.clean for t in facts])), float(np.mean([t.corrupted for t in facts]))
+    lines = [f"P(answer's first token) over {len(facts)} facts: clean {clean:.3f}, corrupted {corrupted:.3f} "
+             f"(the most a restoration can bring back: {clean - corrupted:+.3f})"]
+    for kind, position in profiles:
+        if kind in effects:
+            row = effects[kind][:, POSITIONS.index(position)]
+            lines.append(f"{kind} at the {position}, layers 0-{len(row) - 1}: "
+                         + " ".join("nan" if np.isnan(v) else f"{v:+.2f}" for v in row))
+    return "\n".join(lines)

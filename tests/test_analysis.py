@@ -1,3 +1,5 @@
+import pytest
+
 from types import SimpleNamespace
 
 from editnb import analysis
@@ -54,3 +56,15 @@ def test_first_divergence_keeps_an_editor_that_changed_no_probe():
             {"editor": "ROME", "protocol": "autoregressive", "id": "1", "probes": [probe(0), probe(None)]},
             {"editor": "ROME", "protocol": "teacher_forced", "id": "1", "probes": [probe(3)]}]
     assert analysis.first_divergence(rows) == {"GRACE": [], "ROME": [0]}
+
+
+def test_sequential_differences_pair_two_editors_over_the_requests_both_scored():
+    rows = [{"editor": e, "id": str(i), "n_edits": n, "ordering": o, "rewrite_acc": float(e == "B" or i % 2), "locality": 1.0}
+            for e in ("A", "B") for n in (1, 10) for o in range(2) for i in range(12 if n == 10 else 2)]
+    rows.append({"editor": "A", "id": "only-A", "n_edits": 10, "ordering": 0, "rewrite_acc": 0.0, "locality": 1.0})
+    diffs = analysis.sequential_differences(rows, "A", "B")
+    d = diffs[("rewrite_acc", 10)]
+    assert d.n == 12 and d.diff == pytest.approx(0.5)  # B always right, A on half: the unpaired request left out
+    assert diffs[("locality", 10)].diff == 0.0 and set(diffs) == {(m, n) for m in ("rewrite_acc", "locality") for n in (1, 10)}
+    text = analysis.format_sequential_differences(diffs, "A", "B")
+    assert "B - A, rewrite_acc after 10 edits: +0.500" in text and "4 paired tests, not corrected" in text

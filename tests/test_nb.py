@@ -60,8 +60,10 @@ def test_sequential_plot_shades_the_range_of_orderings(tmp_path):
     assert [e.n for e in bands[("E", "rewrite_acc")]["interval"]] == [6, 6]
     assert "range over orderings" in analysis.format_sequential(bands)
     fig = plotting.plot_sequential(bands, save=tmp_path / "s")
-    assert [ax.get_title() for ax in fig.axes] == ["rewrite_acc", "locality"]  # a panel per metric
-    assert all(len(ax.collections) == 1 for ax in fig.axes) and "n=6 rows per point over 3 orderings" in fig._suptitle.get_text()
+    assert [ax.get_title() for ax in fig.axes] == [plotting.SEQUENTIAL_TITLES[m] for m in ("rewrite_acc", "locality")]
+    assert all(len(ax.collections) == 1 for ax in fig.axes) and "n=6 requests per point" in fig._suptitle.get_text()
+    # the curve is the table's statistic, the mean over requests: (2 of 6) after 10 edits
+    assert list(fig.axes[0].lines[0].get_ydata()) == pytest.approx([1.0, 1 / 3])
     assert fig.axes[0].get_ylim()[0] < 0  # a curve at 0 is drawn above the axis
     assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["1", "10"]  # ticks at the checkpoints
     assert (tmp_path / "s.png").is_file()

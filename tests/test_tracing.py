@@ -78,3 +78,16 @@ def test_format_peaks_names_the_peak_layers_and_how_many_facts_they_average():
     table[2, tracing.POSITIONS.index("last subject token")] = 0.5
     text = tracing.format_peaks({"mlp": table}, 4, top=1, n_facts=3)
     assert "(4 layers, averaged over 3 facts)" in text and "layer 2 (0.50 of depth) +0.500" in text
+
+
+def test_format_profiles_prints_every_layer_and_the_most_a_restoration_can_bring_back():
+    import numpy as np
+
+    from editnb import tracing
+
+    fact = tracing.Trace("p", "a", ["x", "y", "z"], (0, 2), "mlp", clean=0.9, corrupted=0.1, effects=np.zeros((3, 3)))
+    table = np.zeros((3, len(tracing.POSITIONS)))
+    table[:2, tracing.POSITIONS.index("last subject token")] = 0.75
+    text = tracing.format_profiles({"mlp": [fact]}, {"mlp": table})
+    assert "over 1 facts: clean 0.900, corrupted 0.100 (the most a restoration can bring back: +0.800)" in text
+    assert "mlp at the last subject token, layers 0-2: +0.75 +0.75 +0.00" in text and "hidden" not in text

@@ -74,10 +74,17 @@ class Estimate:
     n: int
     method: str
 
+    @property
+    def has_interval(self) -> bool:
+        """Whether an interval is reported: not for a bootstrap over fewer than MIN_BOOTSTRAP_N
+        requests, which is over-confident (printed "no interval")."""
+        return (self.mean is not None and self.lo is not None and self.hi is not None
+                and not (self.method == "bootstrap" and self.n < MIN_BOOTSTRAP_N))
+
     def __format__(self, spec: str) -> str:
         if self.mean is None:
             return "-"
-        if self.method == "bootstrap" and self.n < MIN_BOOTSTRAP_N:
+        if not self.has_interval:
             return f"{self.mean:.3f} [no interval, n<{MIN_BOOTSTRAP_N}]"
         return f"{self.mean:.3f} [{_lower(self.lo, self.mean):.2f}, {_upper(self.hi, self.mean):.2f}]"
 

@@ -303,21 +303,13 @@ def plot_serac_architecture(*, save=None):
 
 
 def plot_lines(series: dict[str, tuple[list, list]], *, xlabel: str, ylabel: str, title: str = "", xlog: bool = False,
-               styles: dict[str, str] | None = None, dodge: float = 0.0, bands: dict | None = None, save=None):
-    """One line per series: ``{label: (xs, ys)}``; ``styles`` maps a label to a matplotlib format;
-    ``bands`` maps a label to (lows, highs) drawn as a shaded band around its line.
-
-    Categorical xs (strings) are placed at 0, 1, ...; ``dodge`` shifts each series sideways by
-    that much so that equal values do not hide one line behind another.
-    """
+               save=None):
+    """One line per series: ``{label: (xs, ys)}``; categorical xs (strings) are placed at 0, 1, ..."""
     fig, ax = plt.subplots()
     categories = list(dict.fromkeys(x for xs, _ in series.values() for x in xs if isinstance(x, str)))
     for i, (label, (xs, ys)) in enumerate(series.items()):
-        shift = (i - (len(series) - 1) / 2) * dodge
-        pos = [(categories.index(x) if isinstance(x, str) else x) + shift for x in xs]
-        ax.plot(pos, ys, (styles or {}).get(label, "o-"), label=label, color=_color(label, i))
-        if bands and label in bands:
-            ax.fill_between(pos, *bands[label], color=_color(label, i), alpha=0.2, linewidth=0)
+        pos = [categories.index(x) if isinstance(x, str) else x for x in xs]
+        ax.plot(pos, ys, "o-", label=label, color=_color(label, i))
     if categories:
         ax.set_xticks(range(len(categories)), categories)
     if xlog:
@@ -336,13 +328,8 @@ SEQUENTIAL_TITLES = {"rewrite_acc": "rewrite success (generated, prefix verdict)
 
 
 def _shown_interval(e) -> tuple[float, float]:
-    """An estimate's interval as drawn: the mean itself where none is printed (a bootstrap over
-    fewer than MIN_BOOTSTRAP_N requests prints "no interval")."""
-    from .intervals import MIN_BOOTSTRAP_N
-
-    if e.lo is None or e.hi is None or (e.method == "bootstrap" and e.n < MIN_BOOTSTRAP_N):
-        return e.mean, e.mean
-    return e.lo, e.hi
+    """An estimate's interval as drawn: the mean itself where none is printed."""
+    return (e.lo, e.hi) if e.has_interval else (e.mean, e.mean)
 
 
 def plot_sequential(bands: dict, *, title: str = "Sequential editing", save=None):

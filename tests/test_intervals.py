@@ -82,6 +82,9 @@ def test_a_bootstrap_over_few_requests_prints_no_interval_while_wilson_always_do
     assert f"{estimate([0.5, 1.0, 0.25, 1.0])}" == "0.688 [no interval, n<10]"
     assert f"{estimate([0.5, 1.0, 0.25, 1.0] * 3)}".startswith("0.688 [0.")
     assert f"{estimate([1, 1, 1, 1])}" == "1.000 [0.51, 1.00]"  # Wilson: valid at any n
+    # what a figure draws follows what is printed
+    assert not estimate([0.5, 1.0, 0.25, 1.0]).has_interval and estimate([1, 1, 1, 1]).has_interval
+    assert estimate([0.5, 1.0, 0.25, 1.0] * 3).has_interval and not estimate([]).has_interval
 
 
 def test_printed_bounds_are_the_nearest_unless_they_would_exclude_the_mean():

@@ -45,11 +45,11 @@ def test_bar_styles_pair_an_editors_protocols():
     assert styles[keys[0]]["hatch"] == styles[keys[2]]["hatch"] != styles[keys[1]]["hatch"]
     single = plotting.bar_styles([("FT-L",), ("SERAC",), ("unedited",)])
     assert single[("FT-L",)]["color"] != single[("SERAC",)]["color"]
-    # a one-element key names its editor: the workbook's colour for it, and grey for the unedited model
+    # a one-element key names its editor: the workbook's colour for it; the unedited model an outlined bar
     assert single[("FT-L",)]["color"] == plotting.editor_color("FT-L") and single[("unedited",)] == plotting.UNEDITED_BAR
 
 
-def test_sequential_plot_shades_the_range_of_orderings(tmp_path):
+def test_sequential_plot_draws_the_tables_mean_and_interval(tmp_path):
     from editnb import analysis
 
     rows = [{"editor": "E", "n_edits": n, "ordering": o, "rewrite_acc": float(o == 0 or n == 1), "locality": 1.0}
